@@ -1,0 +1,70 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from .models import Jurisdiction, Organisation, User
+
+
+class JurisdictionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Jurisdiction
+        fields = ["id", "code", "name", "name_en", "level", "parent", "county"]
+
+
+class JurisdictionBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Jurisdiction
+        fields = ["id", "name", "level"]
+
+
+class OrganisationSerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    jurisdiction = JurisdictionBriefSerializer(read_only=True)
+
+    class Meta:
+        model = Organisation
+        fields = ["id", "name", "kind", "kind_label", "jurisdiction"]
+
+
+class OrganisationBriefSerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+
+    class Meta:
+        model = Organisation
+        fields = ["id", "name", "kind", "kind_label"]
+
+
+class MeSerializer(serializers.ModelSerializer):
+    role_label = serializers.CharField(source="get_role_display", read_only=True)
+    display_name = serializers.CharField(max_length=100, required=False)
+    organisation = OrganisationBriefSerializer(read_only=True)
+    jurisdiction = serializers.SerializerMethodField()
+    worker_id = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = [
+            "id", "username", "display_name", "phone", "role", "role_label", "language",
+            "organisation", "jurisdiction", "worker_id",
+        ]
+        read_only_fields = ["id", "username", "phone", "role", "role_label", "organisation"]
+
+    def get_jurisdiction(self, user: User) -> dict | None:
+        if user.organisation_id:
+            return JurisdictionBriefSerializer(user.organisation.jurisdiction).data
+        worker = getattr(user, "worker", None)
+        if worker is not None:
+            return JurisdictionBriefSerializer(worker.village).data
+        return None
+
+    def get_worker_id(self, user: User) -> int | None:
+        worker = getattr(user, "worker", None)
+        return worker.pk if worker is not None else None
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150, label=_("Username or phone"))
+    password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(read_only=True)

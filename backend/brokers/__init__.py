@@ -1,0 +1,2 @@
+"""Brokers' workforce: workers, their memberships of brokers (later: bundles, piece logs,
+attendance)."""

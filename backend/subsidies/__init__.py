@@ -1,0 +1,1 @@
+"""Subsidies: county policies, rules, computed claims and their review (the subsidy issue)."""
