@@ -58,7 +58,8 @@ test-backend: install
 test-frontend: frontend/node_modules/.package-lock.json
 	cd frontend && npm run typecheck && npm test
 
-test: test-backend test-frontend
+# frontend first, so the last closing line is pytest's summary
+test: test-frontend test-backend
 
 check-compose: install
 	PYTHON=$(PY) scripts/check-compose

@@ -10,7 +10,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         logins = build_demo()
-        self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at http://127.0.0.1:8000/ with:"))
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Demo logins:"))
         for login in logins:
             self.stdout.write(f"  {login.username:<10} {login.role:<13} {login.who}")
         self.stdout.write(f"  password for every demo account: {settings.DEMO_PASSWORD}")
