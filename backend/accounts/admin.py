@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Jurisdiction, Organisation, User
+from .models import Jurisdiction, MinimumWage, Organisation, User
 
 
 @admin.register(Jurisdiction)
@@ -33,3 +33,9 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = BaseUserAdmin.add_fieldsets + (
         (_("Lailiao"), {"fields": ("display_name", "phone", "role", "organisation")}),
     )
+
+
+@admin.register(MinimumWage)
+class MinimumWageAdmin(admin.ModelAdmin):
+    list_display = ["county", "monthly_amount", "days_per_month", "hours_per_day", "effective_from"]
+    raw_id_fields = ["county"]

@@ -163,3 +163,33 @@ class User(AbstractUser):
     @property
     def is_worker(self) -> bool:
         return self.role == Role.WORKER
+
+
+class MinimumWage(models.Model):
+    """A county's minimum monthly wage from a date on; the fair-rate floor is measured against it.
+    Without a row the settings' default applies (2,000 yuan over 21.75 days × 8 hours)."""
+
+    county = models.ForeignKey(
+        Jurisdiction, models.PROTECT, related_name="minimum_wages",
+        limit_choices_to={"level": Jurisdiction.Level.COUNTY}, verbose_name=_("county"),
+    )
+    monthly_amount = models.DecimalField(_("monthly minimum wage (CNY)"), max_digits=10, decimal_places=2)
+    days_per_month = models.DecimalField(_("working days per month"), max_digits=5, decimal_places=2, default=21.75)
+    hours_per_day = models.DecimalField(_("working hours per day"), max_digits=4, decimal_places=2, default=8)
+    effective_from = models.DateField(_("effective from"))
+    document = models.CharField(_("source document"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["county", "-effective_from"]
+        verbose_name = _("minimum wage")
+        verbose_name_plural = _("minimum wages")
+        constraints = [
+            models.UniqueConstraint(fields=["county", "effective_from"], name="minimum_wage_once_per_date"),
+            models.CheckConstraint(
+                condition=models.Q(monthly_amount__gt=0, days_per_month__gt=0, hours_per_day__gt=0),
+                name="minimum_wage_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.county} {self.monthly_amount} ({self.effective_from})"

@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("accounts.urls")),
     path("api/", include("brokers.urls")),
+    path("api/", include("orders.urls")),
     # Client-side routes of the single-page app; anything under /api/ stays a real 404.
     re_path(r"^(?!api/|admin/|static/|ws/|healthz).*$", spa_index, name="spa"),
 ]

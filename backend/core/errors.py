@@ -30,12 +30,14 @@ class DomainError(Exception):
         code: str | None = None,
         fields: dict[str, list[str]] | None = None,
         params: dict[str, Any] | None = None,
+        field: str | None = None,
     ) -> None:
+        """`field` names the one input the message is about (it then also appears in `fields`)."""
         self.code = code or self.code
         self.message = str(message or self.default_message)
         if params:
             self.message = self.message % params
-        self.fields = fields or {}
+        self.fields = fields or ({field: [self.message]} if field else {})
         super().__init__(self.message)
 
 

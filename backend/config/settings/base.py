@@ -156,8 +156,10 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "lailiao")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2 * 60 * 60)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Asia/Shanghai"
-# Later issues add jobs (bid deadlines, payroll reminders, subsidy evaluation).
-CELERY_BEAT_SCHEDULE: dict = {}
+# Requests enforce deadlines themselves; these jobs record the state and notify.
+CELERY_BEAT_SCHEDULE: dict = {
+    "orders-close-due-bidding": {"task": "orders.close_due_bidding", "schedule": 60.0},
+}
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -224,6 +226,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "BidStatusEnum": "orders.models.Bid.Status",
+        "AwardStatusEnum": "orders.models.Award.Status",
+        "DispatchStatusEnum": "orders.models.Dispatch.Status",
+        "DeliveryStatusEnum": "orders.models.Delivery.Status",
+        "SubcontractStatusEnum": "orders.models.Subcontract.Status",
+        "WorkModeEnum": "brokers.models.WorkMode",
+    },
 }
 
 # --- Logging --------------------------------------------------------------------------------
@@ -236,6 +247,13 @@ LOGGING = {
 }
 
 # --- Lailiao --------------------------------------------------------------------------------
+# The fair-rate floor's minimum wage where a county has no MinimumWage row (Tiandeng seed:
+# 2,000 yuan a month over 21.75 days of 8 hours).
+DEFAULT_MINIMUM_WAGE = {
+    "monthly": env_str("DEFAULT_MINIMUM_WAGE_MONTHLY", "2000"),
+    "days": env_str("DEFAULT_MINIMUM_WAGE_DAYS", "21.75"),
+    "hours": env_str("DEFAULT_MINIMUM_WAGE_HOURS", "8"),
+}
 # Printed by `make run`; the demo accounts' password (demo data only).
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "lailiao-demo-2026")
 HEALTHZ_TIMEOUT_SECONDS = float(env_str("HEALTHZ_TIMEOUT_SECONDS", "2"))
