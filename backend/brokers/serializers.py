@@ -1,16 +1,306 @@
+"""Input and output serializers of the workforce and piecework API. Shapes only; rules live in
+services."""
+from __future__ import annotations
+
+from decimal import Decimal
+
 from rest_framework import serializers
 
+from accounts.models import Jurisdiction
 from accounts.serializers import JurisdictionBriefSerializer
+from core.money import RATE_DIGITS, RATE_PLACES
 
-from .models import Worker
+from .models import (
+    Attendance, Availability, BrokerProfile, Bundle, Dispute, HouseholdTag, PieceLog, ProcessingSite,
+    ProfessionalVillageStatus, Relocation, TrainingRecord, Worker, WorkMode,
+)
+
+
+def can_see_national_id(user, worker: Worker) -> bool:
+    """The full ID: the worker herself, her own brokers, her county's auditors, admins."""
+    if user.is_admin_role:
+        return True
+    if user.is_worker:
+        return worker.user_id == user.pk
+    if user.is_broker_staff:
+        return worker.memberships.filter(broker_id=user.organisation_id).exists()
+    if user.is_auditor:
+        return user.organisation.jurisdiction.county_id == worker.village.county_id
+    return False
 
 
 class WorkerSerializer(serializers.ModelSerializer):
     village = JurisdictionBriefSerializer(read_only=True)
     work_mode_label = serializers.CharField(source="get_work_mode_display", read_only=True)
-    # The full ID is never sent by this endpoint; the workforce issue decides who sees it.
     national_id_masked = serializers.CharField(read_only=True)
+    national_id = serializers.SerializerMethodField()
+    has_login = serializers.SerializerMethodField()
 
     class Meta:
         model = Worker
-        fields = ["id", "name", "phone", "national_id_masked", "village", "work_mode", "work_mode_label", "household_tags"]
+        fields = ["id", "name", "phone", "national_id", "national_id_masked", "village", "work_mode",
+                  "work_mode_label", "household_tags", "bank_name", "bank_account", "full_time_roster", "has_login"]
+
+    def get_national_id(self, worker) -> str | None:
+        request = self.context.get("request")
+        if request is None or not can_see_national_id(request.user, worker):
+            return None
+        return worker.national_id
+
+    def get_has_login(self, worker) -> bool:
+        return worker.user_id is not None
+
+
+class WorkerInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    phone = serializers.RegexField(r"^(1\d{10})?$", required=False, allow_blank=True, default="")
+    national_id = serializers.RegexField(r"^\d{17}[\dXx]$", required=False, allow_null=True, default=None)
+    village = serializers.PrimaryKeyRelatedField(queryset=Jurisdiction.objects.filter(level="village"))
+    work_mode = serializers.ChoiceField(choices=WorkMode.choices)
+    household_tags = serializers.ListField(child=serializers.ChoiceField(choices=HouseholdTag.choices),
+                                           required=False, default=list)
+    bank_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    bank_account = serializers.RegexField(r"^[\d ]{0,40}$", required=False, allow_blank=True, default="")
+    full_time_roster = serializers.BooleanField(required=False, default=False)
+    started_on = serializers.DateField(required=False)
+    password = serializers.CharField(required=False, min_length=8, max_length=128, write_only=True)
+
+    def validate_national_id(self, value):
+        return value.upper() if value else value
+
+
+class WorkerUpdateInput(WorkerInput):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, partial=True, **kwargs)
+
+
+class EnrolInput(serializers.Serializer):
+    national_id = serializers.RegexField(r"^\d{17}[\dXx]$")
+    name = serializers.CharField(max_length=100)
+    started_on = serializers.DateField(required=False)
+
+
+class EndMembershipInput(serializers.Serializer):
+    ended_on = serializers.DateField(required=False)
+
+
+class LoginInput(serializers.Serializer):
+    password = serializers.CharField(min_length=8, max_length=128)
+
+
+class SiteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProcessingSite
+        fields = ["id", "kind", "name", "location", "address", "active"]
+
+
+class TrainingSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TrainingRecord
+        fields = ["id", "course", "completed_on", "days", "certificate_no"]
+
+
+class RelocationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Relocation
+        fields = ["id", "zone_kind", "zone_name", "moved_on", "evidence"]
+
+
+class BrokerProfileSerializer(serializers.ModelSerializer):
+    organisation_name = serializers.CharField(source="organisation.name", read_only=True)
+    county = serializers.IntegerField(source="organisation.jurisdiction.county_id", read_only=True)
+    township = serializers.CharField(source="organisation.jurisdiction.name", read_only=True)
+    sites = SiteSerializer(source="organisation.sites", many=True, read_only=True)
+    training_records = TrainingSerializer(source="organisation.training_records", many=True, read_only=True)
+    relocations = RelocationSerializer(source="organisation.relocations", many=True, read_only=True)
+
+    class Meta:
+        model = BrokerProfile
+        fields = ["organisation", "organisation_name", "county", "township", "category", "minute_rate", "bank_name",
+                  "bank_account", "account_holder", "attendance_bonus", "attendance_bonus_enabled",
+                  "late_days_allowed", "sites", "training_records", "relocations"]
+        read_only_fields = ["organisation"]
+        extra_kwargs = {
+            "minute_rate": {"min_value": Decimal("0.0001")},
+            "attendance_bonus": {"min_value": Decimal("0")},
+        }
+
+
+class VillageSerializer(serializers.ModelSerializer):
+    is_professional = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Jurisdiction
+        fields = ["id", "code", "name", "name_en", "parent", "county", "is_professional"]
+
+    def get_is_professional(self, village) -> bool:
+        return bool(getattr(village, "is_professional_now", False))
+
+
+class VillageStatusSerializer(serializers.ModelSerializer):
+    decided_by_name = serializers.CharField(source="decided_by.__str__", read_only=True)
+
+    class Meta:
+        model = ProfessionalVillageStatus
+        fields = ["id", "village", "is_professional", "effective_from", "basis", "evidence", "decided_by_name",
+                  "decided_at"]
+        read_only_fields = ["village", "decided_by_name", "decided_at"]
+
+
+class BundleSerializer(serializers.ModelSerializer):
+    order = serializers.IntegerField(source="award.order_id", read_only=True)
+    product = serializers.CharField(source="award.order.product", read_only=True)
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Bundle
+        fields = ["id", "award", "order", "product", "number", "size", "code", "created_at", "progress"]
+
+    def get_progress(self, bundle) -> dict[str, int]:
+        progress = self.context.get("progress", {}).get(bundle.pk, {})
+        return {str(procedure): n for procedure, n in progress.items()}
+
+
+class CutInput(serializers.Serializer):
+    award = serializers.IntegerField(min_value=1)
+    size = serializers.IntegerField(min_value=1, max_value=100_000)
+
+
+class PieceRateInput(serializers.Serializer):
+    award = serializers.IntegerField(min_value=1)
+    procedure = serializers.IntegerField(min_value=1)
+    rate = serializers.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, min_value=Decimal("0.0001"))
+    effective_from = serializers.DateTimeField(required=False)
+
+
+class RateRowSerializer(serializers.Serializer):
+    procedure_id = serializers.IntegerField()
+    procedure_name = serializers.CharField()
+    standard_minutes = serializers.DecimalField(max_digits=8, decimal_places=2)
+    suggested = serializers.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES)
+    floor = serializers.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES)
+    rate = serializers.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, allow_null=True)
+    next_rate = serializers.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, allow_null=True)
+    next_from = serializers.DateTimeField(allow_null=True)
+
+
+class RateTableSerializer(serializers.Serializer):
+    award_id = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES)
+    rows = RateRowSerializer(many=True)
+    margin_per_piece = serializers.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, allow_null=True)
+    margin_negative = serializers.BooleanField()
+
+
+class PieceLogInput(serializers.Serializer):
+    worker = serializers.IntegerField(min_value=1, required=False)
+    bundle = serializers.IntegerField(min_value=1, required=False)
+    bundle_code = serializers.CharField(max_length=32, required=False)
+    procedure = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+    work_date = serializers.DateField()
+    client_id = serializers.CharField(min_length=8, max_length=64)
+
+    def validate(self, attrs):
+        if not attrs.get("bundle") and not attrs.get("bundle_code"):
+            raise serializers.ValidationError({"bundle": ["Give the bundle or the ticket's code."]})
+        return attrs
+
+
+class BulkPieceLogInput(serializers.Serializer):
+    rows = PieceLogInput(many=True, allow_empty=False, max_length=1000)
+
+
+class PieceLogSerializer(serializers.ModelSerializer):
+    worker_name = serializers.CharField(source="worker.name", read_only=True)
+    bundle_label = serializers.CharField(source="bundle.__str__", read_only=True)
+    procedure_name = serializers.CharField(source="procedure.name", read_only=True)
+    recorded_by_name = serializers.CharField(source="recorded_by.__str__", read_only=True)
+    source_label = serializers.CharField(source="get_source_display", read_only=True)
+    amount = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PieceLog
+        fields = ["id", "worker", "worker_name", "bundle", "bundle_label", "procedure", "procedure_name", "quantity",
+                  "work_date", "rate", "amount", "source", "source_label", "recorded_by_name", "recorded_at",
+                  "client_id", "reverses", "reason"]
+
+    def get_amount(self, log) -> str:
+        from core.money import line_amount
+
+        return str(line_amount(log.quantity, log.rate))
+
+
+class ReverseInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)
+    quantity = serializers.IntegerField(min_value=1, required=False)
+    client_id = serializers.CharField(min_length=8, max_length=64, required=False)
+
+
+class EarningLineSerializer(serializers.Serializer):
+    procedure_id = serializers.IntegerField()
+    procedure_name = serializers.CharField()
+    rate = serializers.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES)
+    quantity = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class EarningsSerializer(serializers.Serializer):
+    today = serializers.DecimalField(max_digits=14, decimal_places=2)
+    week = serializers.DecimalField(max_digits=14, decimal_places=2)
+    month = serializers.DecimalField(max_digits=14, decimal_places=2)
+    month_lines = EarningLineSerializer(many=True)
+
+
+class DisputeSerializer(serializers.ModelSerializer):
+    worker_name = serializers.CharField(source="worker.name", read_only=True)
+    broker_name = serializers.CharField(source="broker.name", read_only=True)
+    log_quantity = serializers.IntegerField(source="log.quantity", read_only=True)
+    procedure_name = serializers.CharField(source="log.procedure.name", read_only=True)
+
+    class Meta:
+        model = Dispute
+        fields = ["id", "log", "log_quantity", "procedure_name", "worker", "worker_name", "broker", "broker_name",
+                  "kind", "correct_quantity", "note", "status", "resolution", "resolved_at", "reversal", "created_at"]
+
+
+class DisputeInput(serializers.Serializer):
+    log = serializers.IntegerField(min_value=1)
+    kind = serializers.ChoiceField(choices=Dispute.Kind.choices)
+    correct_quantity = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class ResolveInput(serializers.Serializer):
+    accept = serializers.BooleanField()
+    resolution = serializers.CharField(max_length=500)
+
+
+class AttendanceMarkInput(serializers.Serializer):
+    worker = serializers.IntegerField(min_value=1)
+    mark = serializers.ChoiceField(choices=Attendance.Mark.choices)
+    leave_reason = serializers.ChoiceField(choices=Attendance.LeaveReason.choices, required=False, allow_blank=True,
+                                           default="")
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class AttendanceInput(serializers.Serializer):
+    date = serializers.DateField()
+    marks = AttendanceMarkInput(many=True, allow_empty=False, max_length=5000)
+
+
+class AttendanceSerializer(serializers.ModelSerializer):
+    worker_name = serializers.CharField(source="worker.name", read_only=True)
+
+    class Meta:
+        model = Attendance
+        fields = ["id", "worker", "worker_name", "date", "mark", "leave_reason", "note"]
+
+
+class AvailabilitySerializer(serializers.ModelSerializer):
+    worker_name = serializers.CharField(source="worker.name", read_only=True)
+
+    class Meta:
+        model = Availability
+        fields = ["id", "worker", "worker_name", "start_date", "end_date", "reason", "note"]
+        read_only_fields = ["worker"]

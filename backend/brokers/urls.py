@@ -1,8 +1,20 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import views
 
 router = SimpleRouter()
 router.register("workers", views.WorkerViewSet, basename="worker")
+router.register("broker-profiles", views.BrokerProfileViewSet, basename="broker-profile")
+router.register("villages", views.VillageViewSet, basename="village")
+router.register("bundles", views.BundleViewSet, basename="bundle")
+router.register("piece-logs", views.PieceLogViewSet, basename="piece-log")
+router.register("disputes", views.DisputeViewSet, basename="dispute")
+router.register("attendance", views.AttendanceViewSet, basename="attendance")
+router.register("availability", views.AvailabilityViewSet, basename="availability")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("piece-rates/", views.PieceRateView.as_view(), name="piece-rates"),
+    path("me/earnings/", views.MyEarningsView.as_view(), name="my-earnings"),
+    *router.urls,
+]

@@ -1,18 +1,36 @@
-from rest_framework import mixins, viewsets
+"""Thin API views of the workforce and piecework."""
+from __future__ import annotations
 
-from accounts.models import Role
-from accounts.permissions import BROKER_STAFF, HasRole, visible_workers
+from datetime import date
 
-from .models import Worker
-from .serializers import WorkerSerializer
+from django.db.models import Exists, OuterRef, Q
+from django.http import HttpResponse
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Jurisdiction, Organisation, Role
+from accounts.permissions import BROKER_STAFF, HasRole, county_id_of, visible_workers
+from core.errors import NotFound, ValidationFailed
+from orders.models import Award
+
+from . import selectors, serializers as s, services
+from .models import (
+    Attendance, Availability, BrokerProfile, Bundle, Dispute, Membership, PieceLog, ProfessionalVillageStatus, Worker,
+)
+from .tickets import tickets_pdf
 
 
 class WorkerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Workers the caller may see: a broker its workforce, an auditor the county's, a worker
-    themself. Firms have no access to workers."""
+    """Workers the caller may see: a broker its workforce (current and former), an auditor the
+    county's, a worker herself. Firms have no access to workers."""
 
     queryset = Worker.objects.none()  # the schema generator's model; requests use get_queryset
-    serializer_class = WorkerSerializer
+    serializer_class = s.WorkerSerializer
     permission_classes = [HasRole.of(*BROKER_STAFF, Role.AUDITOR, Role.WORKER)]
     filterset_fields = ["village", "work_mode"]
 
@@ -20,3 +38,395 @@ class WorkerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
         return visible_workers(self.request.user)
+
+    def _out(self, worker, code=status.HTTP_200_OK):
+        return Response(s.WorkerSerializer(worker, context={"request": self.request}).data, status=code)
+
+    @extend_schema(request=s.WorkerInput, responses={201: s.WorkerSerializer})
+    def create(self, request):
+        data = s.WorkerInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        started_on, password = values.pop("started_on", None), values.pop("password", None)
+        worker = services.worker_register(actor=request.user, data=values, started_on=started_on, password=password)
+        return self._out(worker, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.WorkerUpdateInput, responses=s.WorkerSerializer)
+    def partial_update(self, request, pk=None):
+        worker = self.get_object()
+        data = s.WorkerUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = {k: v for k, v in data.validated_data.items() if k not in ("started_on", "password", "national_id")}
+        return self._out(services.worker_update(actor=request.user, worker=worker, data=values))
+
+    @extend_schema(request=s.EnrolInput, responses={201: s.WorkerSerializer})
+    @action(detail=False, methods=["post"])
+    def enrol(self, request):
+        data = s.EnrolInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        worker = services.worker_enrol(actor=request.user, national_id=values["national_id"].upper(),
+                                       name=values["name"], started_on=values.get("started_on"))
+        return self._out(worker, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.EndMembershipInput, responses={204: None})
+    @action(detail=True, methods=["post"], url_path="end-membership")
+    def end_membership(self, request, pk=None):
+        worker = self.get_object()
+        data = s.EndMembershipInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.membership_end(actor=request.user, worker_id=worker.pk, **data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=s.LoginInput, responses={201: s.WorkerSerializer})
+    @action(detail=True, methods=["post"])
+    def login(self, request, pk=None):
+        worker = self.get_object()
+        services.workforce.broker_of(request.user)
+        data = s.LoginInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.worker_login_create(worker=worker, password=data.validated_data["password"])
+        return self._out(worker, status.HTTP_201_CREATED)
+
+
+@extend_schema_view(retrieve=extend_schema(parameters=[
+    OpenApiParameter("organisation", int, OpenApiParameter.PATH, description="The broker organisation's id.")]))
+class BrokerProfileViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Broker profiles: a broker's own (read by its team, edited by its owner); auditors read
+    their county's brokers (the subsidy engine's inputs); firms and workers have no access."""
+
+    queryset = BrokerProfile.objects.none()
+    serializer_class = s.BrokerProfileSerializer
+    permission_classes = [HasRole.of(*BROKER_STAFF, Role.AUDITOR)]
+    lookup_field = "organisation"
+    lookup_value_regex = r"\d+"
+    filterset_fields = ["category"]
+    pagination_class = None
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        user = self.request.user
+        # every broker has a profile row to read, created with defaults on first sight
+        missing = Organisation.objects.filter(kind=Organisation.Kind.BROKER, broker_profile__isnull=True)
+        BrokerProfile.objects.bulk_create([BrokerProfile(organisation=o) for o in missing], ignore_conflicts=True)
+        qs = BrokerProfile.objects.select_related("organisation__jurisdiction").prefetch_related(
+            "organisation__sites", "organisation__training_records", "organisation__relocations")
+        if user.is_admin_role:
+            return qs
+        if user.is_auditor:
+            return qs.filter(organisation__jurisdiction__county_id=county_id_of(user))
+        return qs.filter(organisation_id=user.organisation_id)
+
+    def _mine(self):
+        profile = self.get_queryset().filter(organisation_id=self.request.user.organisation_id).first()
+        if profile is None:
+            raise NotFound()
+        return profile
+
+    @extend_schema(methods=["get"], responses=s.BrokerProfileSerializer)
+    @extend_schema(methods=["patch"], request=s.BrokerProfileSerializer, responses=s.BrokerProfileSerializer)
+    @action(detail=False, methods=["get", "patch"])
+    def me(self, request):
+        if request.method == "PATCH":
+            data = s.BrokerProfileSerializer(self._mine(), data=request.data, partial=True)
+            data.is_valid(raise_exception=True)
+            services.broker_profile_update(actor=request.user, data=data.validated_data)
+        return Response(s.BrokerProfileSerializer(self._mine()).data)
+
+    def _add(self, request, serializer_class, service):
+        data = serializer_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(serializer_class(service(actor=request.user, data=data.validated_data)).data,
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.SiteSerializer, responses={201: s.SiteSerializer})
+    @action(detail=False, methods=["post"], url_path="me/sites")
+    def sites(self, request):
+        return self._add(request, s.SiteSerializer, services.site_add)
+
+    @extend_schema(request=s.TrainingSerializer, responses={201: s.TrainingSerializer})
+    @action(detail=False, methods=["post"], url_path="me/training")
+    def training(self, request):
+        return self._add(request, s.TrainingSerializer, services.training_add)
+
+    @extend_schema(request=s.RelocationSerializer, responses={201: s.RelocationSerializer})
+    @action(detail=False, methods=["post"], url_path="me/relocations")
+    def relocations(self, request):
+        return self._add(request, s.RelocationSerializer, services.relocation_add)
+
+    @extend_schema(parameters=[OpenApiParameter("weeks", int), OpenApiParameter("start", date)])
+    @action(detail=False, methods=["get"], url_path="me/capacity")
+    def capacity(self, request):
+        weeks = min(max(int(request.query_params.get("weeks", 4)), 1), 26)
+        start = date.fromisoformat(request.query_params.get("start", timezone.localdate().isoformat()))
+        return Response(selectors.weekly_capacity(self._mine().organisation_id, start=start, weeks=weeks))
+
+
+class VillageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Villages with their professional-processing status; county staff change the status."""
+
+    queryset = Jurisdiction.objects.none()
+    serializer_class = s.VillageSerializer
+    filterset_fields = ["county", "parent"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        today = timezone.localdate()
+        latest = ProfessionalVillageStatus.objects.filter(village=OuterRef("pk"), effective_from__lte=today) \
+            .order_by("-effective_from", "-id")
+        return Jurisdiction.objects.filter(level=Jurisdiction.Level.VILLAGE).annotate(
+            is_professional_now=Exists(latest.filter(is_professional=True)[:1]) & Exists(latest[:1]),
+        )
+
+    @extend_schema(methods=["get"], responses=s.VillageStatusSerializer(many=True))
+    @extend_schema(methods=["post"], request=s.VillageStatusSerializer, responses={201: s.VillageStatusSerializer})
+    @action(detail=True, methods=["get", "post"])
+    def status(self, request, pk=None):
+        village = self.get_object()
+        if request.method == "GET":
+            return Response(s.VillageStatusSerializer(village.professional_status.select_related("decided_by"),
+                                                      many=True).data)
+        data = s.VillageStatusSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        row = services.village_status_set(actor=request.user, village_id=village.pk, **data.validated_data)
+        return Response(s.VillageStatusSerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+class BundleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = Bundle.objects.none()
+    serializer_class = s.BundleSerializer
+    permission_classes = [HasRole.of(*BROKER_STAFF)]
+    filterset_fields = ["award"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return selectors.visible_bundles(self.request.user)
+
+    def _render(self, bundles, many=True):
+        context = {"progress": selectors.bundle_progress([b.pk for b in bundles])}
+        return s.BundleSerializer(bundles, many=many, context=context).data
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self._render(page))
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(self._render([self.get_object()])[0])
+
+    @extend_schema(request=s.CutInput, responses={201: s.BundleSerializer(many=True)})
+    @action(detail=False, methods=["post"])
+    def cut(self, request):
+        data = s.CutInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        bundles = services.bundles_cut(actor=request.user, award_id=data.validated_data["award"],
+                                       size=data.validated_data["size"])
+        return Response(self._render(bundles), status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[OpenApiParameter("award", int, required=True)], responses={(200, "application/pdf"): bytes})
+    @action(detail=False, methods=["get"])
+    def tickets(self, request):
+        """A printable A4 sheet of tickets, one QR code per bundle."""
+        award_id = request.query_params.get("award", "")
+        bundles = list(self.get_queryset().filter(award_id=int(award_id) if award_id.isdigit() else 0)
+                       .select_related("award__order").prefetch_related("award__order__procedures"))
+        if not bundles:
+            raise NotFound()
+        response = HttpResponse(tickets_pdf(bundles), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="tickets-award-{award_id}.pdf"'
+        return response
+
+
+class PieceRateView(APIView):
+    """GET the rate table of an award (suggested, floor, in force, margin); POST a new rate."""
+
+    permission_classes = [HasRole.of(*BROKER_STAFF)]
+
+    def _award(self, award_id) -> Award:
+        award = Award.objects.select_related("broker__jurisdiction", "order").filter(
+            pk=award_id, broker_id=self.request.user.organisation_id).first()
+        if award is None and self.request.user.is_admin_role:
+            award = Award.objects.select_related("broker__jurisdiction", "order").filter(pk=award_id).first()
+        if award is None:
+            raise NotFound()
+        return award
+
+    def _table(self, award):
+        profile = services.profile_for(award.broker_id)
+        return Response(s.RateTableSerializer(selectors.rate_table(award, profile.minute_rate)).data)
+
+    @extend_schema(parameters=[OpenApiParameter("award", int, required=True)], responses=s.RateTableSerializer)
+    def get(self, request):
+        award_id = request.query_params.get("award", "")
+        if not award_id.isdigit():
+            raise ValidationFailed(field="award")
+        return self._table(self._award(int(award_id)))
+
+    @extend_schema(request=s.PieceRateInput, responses={201: s.RateTableSerializer})
+    def post(self, request):
+        data = s.PieceRateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        award = self._award(values["award"])
+        services.piece_rate_set(actor=request.user, award_id=award.pk, procedure_id=values["procedure"],
+                                rate=values["rate"], effective_from=values.get("effective_from"))
+        response = self._table(award)
+        response.status_code = status.HTTP_201_CREATED
+        return response
+
+
+class PieceLogFilter(filters.FilterSet):
+    work_date_from = filters.DateFilter(field_name="work_date", lookup_expr="gte")
+    work_date_to = filters.DateFilter(field_name="work_date", lookup_expr="lte")
+
+    class Meta:
+        model = PieceLog
+        fields = ["worker", "bundle", "procedure", "work_date"]
+
+
+class PieceLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Piece logs: a worker sees her own, a broker its workforce's, an auditor the county's."""
+
+    queryset = PieceLog.objects.none()
+    serializer_class = s.PieceLogSerializer
+    permission_classes = [HasRole.of(*BROKER_STAFF, Role.WORKER, Role.AUDITOR)]
+    filterset_class = PieceLogFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return selectors.visible_piece_logs(self.request.user)
+
+    def _record(self, rows):
+        results = services.piece_logs_record(actor=self.request.user, rows=rows)
+        logs = PieceLog.objects.select_related("worker", "bundle", "procedure", "recorded_by").in_bulk(
+            [r.log.pk for r in results])
+        return [{"index": r.index, "duplicate": r.duplicate,
+                 "log": s.PieceLogSerializer(logs[r.log.pk]).data} for r in results]
+
+    @extend_schema(request=s.PieceLogInput, responses={201: s.PieceLogSerializer, 200: s.PieceLogSerializer})
+    def create(self, request):
+        """Record one log. Sending the same client_id again returns the first log (200)."""
+        data = s.PieceLogInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = self._record([data.validated_data])[0]
+        return Response(result["log"], status=status.HTTP_200_OK if result["duplicate"] else status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.BulkPieceLogInput)
+    @action(detail=False, methods=["post"])
+    def bulk(self, request):
+        """Up to 1,000 rows, all or nothing; every bad row is reported by index."""
+        data = s.BulkPieceLogInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        results = self._record(data.validated_data["rows"])
+        created = sum(not r["duplicate"] for r in results)
+        return Response({"created": created, "duplicates": len(results) - created, "results": results},
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(request=s.ReverseInput, responses={201: s.PieceLogSerializer})
+    @action(detail=True, methods=["post"])
+    def reverse(self, request, pk=None):
+        log = self.get_object()
+        data = s.ReverseInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        reversal = services.piece_log_reverse(actor=request.user, log_id=log.pk, **data.validated_data)
+        return Response(s.PieceLogSerializer(reversal).data, status=status.HTTP_201_CREATED)
+
+
+class MyEarningsView(APIView):
+    """The worker's phone: provisional pay today, this week, this month, by procedure and rate."""
+
+    permission_classes = [HasRole.of(Role.WORKER)]
+
+    @extend_schema(responses=s.EarningsSerializer)
+    def get(self, request):
+        worker = getattr(request.user, "worker", None)
+        if worker is None:
+            raise NotFound()
+        return Response(s.EarningsSerializer(selectors.worker_earnings(worker)).data)
+
+
+class DisputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Disputes: a worker opens one on her own log; the broker resolves; the county's auditors
+    see them (unresolved ones are the ones to watch)."""
+
+    queryset = Dispute.objects.none()
+    serializer_class = s.DisputeSerializer
+    permission_classes = [HasRole.of(*BROKER_STAFF, Role.WORKER, Role.AUDITOR)]
+    filterset_fields = ["status"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return selectors.visible_disputes(self.request.user)
+
+    @extend_schema(request=s.DisputeInput, responses={201: s.DisputeSerializer})
+    def create(self, request):
+        data = s.DisputeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        dispute = services.dispute_open(actor=request.user, log_id=values["log"], kind=values["kind"],
+                                        correct_quantity=values.get("correct_quantity"), note=values["note"])
+        return Response(s.DisputeSerializer(dispute).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.ResolveInput, responses=s.DisputeSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        dispute = self.get_object()
+        data = s.ResolveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        dispute = services.dispute_resolve(actor=request.user, dispute_id=dispute.pk, **data.validated_data)
+        return Response(s.DisputeSerializer(dispute).data)
+
+
+class AttendanceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    queryset = Attendance.objects.none()
+    serializer_class = s.AttendanceSerializer
+    permission_classes = [HasRole.of(*BROKER_STAFF, Role.WORKER)]
+    filterset_fields = ["date", "worker", "mark"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        user = self.request.user
+        qs = Attendance.objects.select_related("worker")
+        if user.is_admin_role:
+            return qs
+        if user.is_worker:
+            return qs.filter(worker__user=user)
+        return qs.filter(broker_id=user.organisation_id)
+
+    @extend_schema(request=s.AttendanceInput, responses={201: s.AttendanceSerializer(many=True)})
+    def create(self, request):
+        data = s.AttendanceInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        rows = services.attendance_mark(actor=request.user, day=data.validated_data["date"],
+                                        marks=data.validated_data["marks"])
+        return Response(s.AttendanceSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class AvailabilityViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    queryset = Availability.objects.none()
+    serializer_class = s.AvailabilitySerializer
+    permission_classes = [HasRole.of(*BROKER_STAFF, Role.WORKER)]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        user = self.request.user
+        qs = Availability.objects.select_related("worker")
+        if user.is_admin_role:
+            return qs
+        if user.is_worker:
+            return qs.filter(worker__user=user)
+        current = Membership.objects.filter(broker_id=user.organisation_id, worker=OuterRef("worker"))
+        return qs.filter(Exists(current.filter(Q(ended_on__isnull=True) | Q(ended_on__gte=timezone.localdate()))))
+
+    @extend_schema(request=s.AvailabilitySerializer, responses={201: s.AvailabilitySerializer})
+    def create(self, request):
+        data = s.AvailabilitySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        row = services.availability_declare(actor=request.user, **data.validated_data)
+        return Response(s.AvailabilitySerializer(row).data, status=status.HTTP_201_CREATED)

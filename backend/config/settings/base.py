@@ -234,6 +234,12 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStatusEnum": "orders.models.Delivery.Status",
         "SubcontractStatusEnum": "orders.models.Subcontract.Status",
         "WorkModeEnum": "brokers.models.WorkMode",
+        "OrderCategoryEnum": "orders.models.Category",
+        "BrokerCategoryEnum": "brokers.models.BrokerCategory",
+        "LeaveReasonEnum": "brokers.models.Attendance.LeaveReason",
+        "SiteKindEnum": "brokers.models.SiteKind",
+        "DisputeKindEnum": "brokers.models.Dispute.Kind",
+        "OrganisationKindEnum": "accounts.models.Organisation.Kind",
     },
 }
 
@@ -254,6 +260,10 @@ DEFAULT_MINIMUM_WAGE = {
     "days": env_str("DEFAULT_MINIMUM_WAGE_DAYS", "21.75"),
     "hours": env_str("DEFAULT_MINIMUM_WAGE_HOURS", "8"),
 }
+# Piecework: a second scan of the same ticket and procedure by the same worker within this
+# many seconds is a double tap, not new work; a worker may dispute a log for this many days.
+PIECE_SCAN_GUARD_SECONDS = env_int("PIECE_SCAN_GUARD_SECONDS", 60)
+PIECE_DISPUTE_WINDOW_DAYS = env_int("PIECE_DISPUTE_WINDOW_DAYS", 30)
 # Printed by `make run`; the demo accounts' password (demo data only).
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "lailiao-demo-2026")
 HEALTHZ_TIMEOUT_SECONDS = float(env_str("HEALTHZ_TIMEOUT_SECONDS", "2"))

@@ -1,0 +1,162 @@
+"""The broker's workforce: profile, sites, training, relocation, workers and memberships, and
+the villages' professional-processing status."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Jurisdiction, Role, User
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+
+from ..errors import DuplicateNationalId
+from ..models import (
+    BrokerProfile, Membership, ProcessingSite, ProfessionalVillageStatus, Relocation, TrainingRecord, Worker,
+)
+
+PROFILE_FIELDS = ["category", "minute_rate", "bank_name", "bank_account", "account_holder", "attendance_bonus",
+                  "attendance_bonus_enabled", "late_days_allowed"]
+WORKER_FIELDS = ["name", "phone", "village", "work_mode", "household_tags", "bank_name", "bank_account",
+                 "full_time_roster"]
+
+
+def broker_of(actor: User, *, owner_only: bool = False) -> int:
+    """The broker organisation the actor works for; refuses anyone else."""
+    roles = (Role.BROKER_OWNER,) if owner_only else (Role.BROKER_OWNER, Role.TEAM_HEAD)
+    if actor.role not in roles or actor.organisation_id is None:
+        raise Forbidden(_("Only the broker's owner may do this.") if owner_only else None)
+    return actor.organisation_id
+
+
+def profile_for(broker_id: int) -> BrokerProfile:
+    profile, _created = BrokerProfile.objects.get_or_create(organisation_id=broker_id)
+    return profile
+
+
+@transaction.atomic
+def broker_profile_update(*, actor: User, data: dict[str, Any]) -> BrokerProfile:
+    broker_id = broker_of(actor, owner_only=True)
+    profile = BrokerProfile.objects.select_for_update().filter(organisation_id=broker_id).first() \
+        or profile_for(broker_id)
+    for field in PROFILE_FIELDS:
+        if field in data:
+            setattr(profile, field, data[field])
+    profile.save()
+    return profile
+
+
+def site_add(*, actor: User, data: dict[str, Any]) -> ProcessingSite:
+    return ProcessingSite.objects.create(broker_id=broker_of(actor, owner_only=True), **data)
+
+
+def training_add(*, actor: User, data: dict[str, Any]) -> TrainingRecord:
+    return TrainingRecord.objects.create(broker_id=broker_of(actor, owner_only=True), **data)
+
+
+def relocation_add(*, actor: User, data: dict[str, Any]) -> Relocation:
+    if data["moved_on"] > timezone.localdate():
+        raise ValidationFailed(_("A relocation is recorded once it has happened."), field="moved_on")
+    return Relocation.objects.create(broker_id=broker_of(actor, owner_only=True), **data)
+
+
+def _check_village(village: Jurisdiction) -> None:
+    if village.level != Jurisdiction.Level.VILLAGE:
+        raise ValidationFailed(_("Choose a village."), field="village")
+
+
+@transaction.atomic
+def worker_register(*, actor: User, data: dict[str, Any], started_on: date | None = None,
+                    password: str | None = None) -> Worker:
+    """Register a new worker and make her a member of the actor's workforce. A national ID that
+    is already registered is refused: the broker enrols the existing worker instead."""
+    broker_id = broker_of(actor)
+    _check_village(data["village"])
+    national_id = data.get("national_id")
+    if national_id and Worker.objects.filter(national_id=national_id).exists():
+        raise DuplicateNationalId(field="national_id")
+    try:
+        with transaction.atomic():
+            worker = Worker.objects.create(national_id=national_id,
+                                           **{f: data[f] for f in WORKER_FIELDS if f in data})
+    except IntegrityError as exc:  # a concurrent registration of the same ID
+        raise DuplicateNationalId(field="national_id") from exc
+    Membership.objects.create(broker_id=broker_id, worker=worker, started_on=started_on or timezone.localdate())
+    if password:
+        worker_login_create(worker=worker, password=password)
+    return worker
+
+
+def worker_login_create(*, worker: Worker, password: str) -> User:
+    """Give a worker a login: her phone number and a password."""
+    if not worker.phone:
+        raise ValidationFailed(_("A login needs the worker's phone number."), field="phone")
+    if User.objects.filter(phone=worker.phone).exists() or User.objects.filter(username=worker.phone).exists():
+        raise Conflict(_("This phone number already has a login."), code="phone_taken", field="phone")
+    user = User(username=worker.phone, phone=worker.phone, role=Role.WORKER, display_name=worker.name)
+    user.set_password(password)
+    user.save()
+    worker.user = user
+    worker.save(update_fields=["user"])
+    return user
+
+
+@transaction.atomic
+def worker_enrol(*, actor: User, national_id: str, name: str, started_on: date | None = None) -> Worker:
+    """Add an already registered worker (found by national ID, confirmed by name) to the
+    actor's workforce: a worker may work for several brokers."""
+    broker_id = broker_of(actor)
+    worker = Worker.objects.filter(national_id=national_id).first()
+    if worker is None or worker.name != name:
+        raise NotFound(_("No registered worker has this national ID and name."))
+    if Membership.objects.filter(broker_id=broker_id, worker=worker, ended_on__isnull=True).exists():
+        raise Conflict(_("She is already in your workforce."), code="already_member")
+    Membership.objects.create(broker_id=broker_id, worker=worker, started_on=started_on or timezone.localdate())
+    return worker
+
+
+@transaction.atomic
+def worker_update(*, actor: User, worker: Worker, data: dict[str, Any]) -> Worker:
+    broker_of(actor)
+    if "village" in data:
+        _check_village(data["village"])
+    for field in WORKER_FIELDS:
+        if field in data:
+            setattr(worker, field, data[field])
+    worker.save()
+    return worker
+
+
+@transaction.atomic
+def membership_end(*, actor: User, worker_id: int, ended_on: date | None = None) -> Membership:
+    broker_id = broker_of(actor)
+    membership = Membership.objects.select_for_update().filter(
+        broker_id=broker_id, worker_id=worker_id, ended_on__isnull=True).first()
+    if membership is None:
+        raise NotFound()
+    ended_on = ended_on or timezone.localdate()
+    if ended_on < membership.started_on:
+        raise ValidationFailed(_("The end cannot be before the start."), field="ended_on")
+    membership.ended_on = ended_on
+    membership.save(update_fields=["ended_on"])
+    return membership
+
+
+@transaction.atomic
+def village_status_set(*, actor: User, village_id: int, is_professional: bool, basis: str, evidence: str,
+                       effective_from: date) -> ProfessionalVillageStatus:
+    """County staff record (or revoke) a village's professional-processing status, with evidence."""
+    village = Jurisdiction.objects.filter(pk=village_id, level=Jurisdiction.Level.VILLAGE).first()
+    if village is None:
+        raise NotFound()
+    if not actor.is_admin_role:
+        if not actor.is_auditor or actor.organisation.jurisdiction.county_id != village.county_id:
+            raise NotFound()
+    if not evidence.strip():
+        raise ValidationFailed(_("Record the evidence for the decision."), field="evidence")
+    return ProfessionalVillageStatus.objects.create(
+        village=village, is_professional=is_professional, basis=basis, evidence=evidence,
+        effective_from=effective_from, decided_by=actor,
+    )
