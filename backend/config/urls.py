@@ -14,5 +14,5 @@ urlpatterns = [
     path("api/", include("brokers.urls")),
     path("api/", include("orders.urls")),
     # Client-side routes of the single-page app; anything under /api/ stays a real 404.
-    re_path(r"^(?!api/|admin/|static/|ws/|healthz).*$", spa_index, name="spa"),
+    re_path(r"^(?!api/|admin/|static/|media/|ws/|healthz).*$", spa_index, name="spa"),
 ]

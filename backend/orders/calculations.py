@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from core.money import RATE_QUANTUM, line_amount, rate_ceiling, round_amount
+from core.money import line_amount, rate_ceiling, round_amount
+
+# Material quantities (DispatchLine, MaterialReturn, ReconciliationLine) are kept to 4 places.
+QUANTITY_QUANTUM = Decimal("0.0001")
 
 
 def fair_rate_floor(*, standard_minutes: Decimal, wage_per_minute: Decimal) -> Decimal:
@@ -22,6 +25,11 @@ def implied_hourly_pay(*, unit_price: Decimal, standard_minutes: Decimal) -> Dec
 
 def award_value(*, quantity: int, unit_price: Decimal) -> Decimal:
     return line_amount(quantity, unit_price)
+
+
+def quantity(value: Decimal) -> Decimal:
+    """A material quantity in its column's precision (4 places), half up."""
+    return Decimal(value).quantize(QUANTITY_QUANTUM, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -49,17 +57,19 @@ def reconcile_material(
     the broker neither used nor returned is loss, free up to the allowance (a percentage of the
     consumption) and charged at the material's unit value beyond it. Material lost in transit
     (dispatched but not received) is the firm's risk, not the broker's."""
-    consumed = Decimal(accepted_pieces) * Decimal(quantity_per_piece)
-    loss = max(Decimal(received) - consumed - Decimal(returned), Decimal(0))
-    allowance = consumed * Decimal(loss_allowance_pct) / 100
+    consumed = quantity(Decimal(accepted_pieces) * Decimal(quantity_per_piece))
+    loss = max(quantity(Decimal(received) - consumed - Decimal(returned)), Decimal(0))
+    # Only the allowance is rounded; the excess is the rest of the loss, so the parts add up to
+    # what was received and the charge is exactly the stored excess × unit value, rounded once.
+    allowance = quantity(consumed * Decimal(loss_allowance_pct) / 100)
     within = min(loss, allowance)
     excess = loss - within
     return MaterialBalance(
         dispatched=Decimal(dispatched),
         received=Decimal(received),
-        consumed=consumed.quantize(RATE_QUANTUM),
+        consumed=consumed,
         returned=Decimal(returned),
-        lost_within_allowance=within.quantize(RATE_QUANTUM),
-        excess_loss=excess.quantize(RATE_QUANTUM),
+        lost_within_allowance=quantity(within),
+        excess_loss=quantity(excess),
         excess_charge=line_amount(excess, unit_value),
     )

@@ -96,8 +96,9 @@ class Order(models.Model):
         return self.status in (self.Status.DRAFT, self.Status.PUBLISHED, self.Status.BIDDING_CLOSED, self.Status.AWARDED)
 
     def can_award(self, now=None) -> bool:
-        return self.status in (self.Status.PUBLISHED, self.Status.BIDDING_CLOSED, self.Status.AWARDED) and \
-            self.deadline_passed(now)
+        # in production too: quantity a broker declined goes to the next bid while others work
+        return self.status in (self.Status.PUBLISHED, self.Status.BIDDING_CLOSED, self.Status.AWARDED,
+                               self.Status.IN_PRODUCTION) and self.deadline_passed(now)
 
     def can_edit(self, now=None) -> bool:
         return self.status == self.Status.DRAFT or self.bidding_open(now)

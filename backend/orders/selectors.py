@@ -12,7 +12,7 @@ from accounts.models import User
 from accounts.permissions import county_id_of
 from brokers.models import Membership
 
-from .models import Award, Bid, Inspection, Order, Subcontract
+from .models import Award, Bid, Inspection, Order, OrderEvent, Subcontract
 
 
 def visible_orders(user: User) -> QuerySet[Order]:
@@ -30,6 +30,8 @@ def visible_orders(user: User) -> QuerySet[Order]:
         return qs.filter(board | involved).exclude(status=Order.Status.DRAFT).distinct()
     if user.is_auditor:
         county = county_id_of(user)
+        if county is None:
+            return qs.none()  # an office in no county audits no one (not every broker in no county)
         in_county = Award.objects.filter(order=OuterRef("pk"), broker__jurisdiction__county_id=county)
         return qs.filter(Exists(in_county)).exclude(status=Order.Status.DRAFT)
     return qs.none()
@@ -42,15 +44,26 @@ def board_orders(now=None) -> QuerySet[Order]:
 
 def visible_bids(user: User) -> QuerySet[Bid]:
     """Sealed: a broker sees its own bids; a firm sees the bids on its orders once the deadline
-    has passed; nobody else sees any."""
+    has passed, except those their brokers withdrew (an offer taken back stays sealed); nobody
+    else sees any."""
     qs = Bid.objects.select_related("order", "broker")
     if user.is_admin_role:
         return qs
     if user.is_broker_staff:
         return qs.filter(broker_id=user.organisation_id)
     if user.is_firm_member:
-        return qs.filter(order__firm_id=user.organisation_id, order__bid_deadline__lte=timezone.now())
+        return qs.filter(order__firm_id=user.organisation_id, order__bid_deadline__lte=timezone.now()).exclude(
+            status=Bid.Status.WITHDRAWN)
     return qs.none()
+
+
+def visible_events(user: User, order: Order) -> QuerySet[OrderEvent]:
+    """The trail of an order the user can see: the firm (and an admin) read all of it; anyone
+    else only the order's state changes, never its bid traffic nor other brokers' fulfilment."""
+    events = order.events.select_related("actor")
+    if user.is_admin_role or user.is_firm_member:
+        return events
+    return events.exclude(to_status="")
 
 
 def live_bid_count(order: Order) -> int:
@@ -66,7 +79,8 @@ def visible_awards(user: User) -> QuerySet[Award]:
     if user.is_broker_staff:
         return qs.filter(broker_id=user.organisation_id)
     if user.is_auditor:
-        return qs.filter(broker__jurisdiction__county_id=county_id_of(user))
+        county = county_id_of(user)
+        return qs.filter(broker__jurisdiction__county_id=county) if county else qs.none()
     return qs.none()
 
 

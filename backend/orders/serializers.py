@@ -167,9 +167,19 @@ class MaterialSerializer(serializers.ModelSerializer):
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
+    # Files are served through the API, to whoever may see the order, never from a public path.
+    name = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
     class Meta:
         model = Attachment
-        fields = ["id", "file", "caption", "uploaded_at"]
+        fields = ["id", "name", "url", "caption", "uploaded_at"]
+
+    def get_name(self, attachment) -> str:
+        return attachment.file.name.rsplit("/", 1)[-1]
+
+    def get_url(self, attachment) -> str:
+        return f"/api/orders/{attachment.order_id}/attachments/{attachment.pk}/file/"
 
 
 class OrderListSerializer(serializers.ModelSerializer):

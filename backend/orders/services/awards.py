@@ -2,6 +2,8 @@
 firm completes an award when every piece is accepted, which freezes the material reconciliation."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -16,7 +18,7 @@ from ..errors import AwardQuantityExceeded, BidNotAwardable, DeadlineNotPassed, 
 from ..models import Award, Bid, Dispatch, DispatchLine, Inspection, MaterialReturn, Order, ReconciliationLine
 from .common import illegal, lock_award, lock_order, move, notify_broker, notify_firm, record_event
 from .common import require_broker, require_firm_member
-from .orders import order_close_bidding
+from .orders import close_bidding
 
 # Awards that hold quantity of the order: declined and cancelled ones give it back.
 HOLDING = (Award.Status.ACTIVE, Award.Status.COMPLETED)
@@ -26,41 +28,43 @@ def awarded_quantity(order: Order) -> int:
     return Award.objects.filter(order=order, status__in=HOLDING).aggregate(n=Sum("quantity"))["n"] or 0
 
 
+@transaction.atomic
 def award_create(*, actor: User, order_id: int, bid_id: int, quantity: int) -> Award:
-    # Close bidding first if no scheduler has: awarding never waits for beat.
-    order_close_bidding(order_id=order_id, actor=actor)
-    with transaction.atomic():
-        # The order row lock serialises concurrent awards: the sum below cannot go stale.
-        order = lock_order(order_id)
-        require_firm_member(actor, order)
-        if not order.deadline_passed():
-            raise DeadlineNotPassed()
-        if not order.can_award():
-            raise illegal(order)
-        bid = Bid.objects.select_for_update().filter(pk=bid_id, order=order).first()
-        if bid is None:
-            raise NotFound()
-        if bid.status != Bid.Status.ACTIVE or bid.terms_version != order.terms_version:
-            raise BidNotAwardable(params={"reason": bid.get_status_display()})
-        if Award.objects.filter(bid=bid).exclude(status=Award.Status.CANCELLED).exists():
-            raise BidNotAwardable(params={"reason": _("already awarded or declined")})
-        if quantity > bid.quantity:
-            raise ValidationFailed(
-                _("The bid offers only %(quantity)s pieces.") % {"quantity": bid.quantity}, field="quantity"
-            )
-        remaining = order.quantity - awarded_quantity(order)
-        if quantity > remaining:
-            raise AwardQuantityExceeded(params={"remaining": remaining}, field="quantity")
+    # The order row lock serialises concurrent awards: the sum below cannot go stale.
+    order = lock_order(order_id)
+    require_firm_member(actor, order)
+    if order.status == Order.Status.PUBLISHED and not order.deadline_passed():
+        raise DeadlineNotPassed()
+    if not order.can_award():
+        raise illegal(order)
+    bid = Bid.objects.select_for_update().filter(pk=bid_id, order=order).first()
+    if bid is None:
+        raise NotFound()
+    if bid.status != Bid.Status.ACTIVE or bid.terms_version != order.terms_version:
+        raise BidNotAwardable(params={"reason": bid.get_status_display()})
+    if Award.objects.filter(bid=bid).exclude(status=Award.Status.CANCELLED).exists():
+        raise BidNotAwardable(params={"reason": _("already awarded or declined")})
+    if quantity > bid.quantity:
+        raise ValidationFailed(
+            _("The bid offers only %(quantity)s pieces.") % {"quantity": bid.quantity}, field="quantity"
+        )
+    remaining = order.quantity - awarded_quantity(order)
+    if quantity > remaining:
+        raise AwardQuantityExceeded(params={"remaining": remaining}, field="quantity")
 
-        award = Award.objects.create(order=order, bid=bid, broker_id=bid.broker_id, quantity=quantity,
-                                     unit_price=bid.unit_price, awarded_by=actor, promised_date=bid.promised_date)
-        data = {"award": award.pk, "broker": bid.broker_id, "quantity": quantity}
-        if order.status == Order.Status.BIDDING_CLOSED:
-            move(order, Order.Status.AWARDED, action="awarded", actor=actor, data=data)
-        else:
-            record_event(order, action="awarded", actor=actor, data=data)
-        notify_broker(bid.broker_id, "award.created", {"order": order.pk, "award": award.pk, "quantity": quantity})
-        return award
+    if order.status == Order.Status.PUBLISHED:
+        # no scheduler has closed bidding yet: awarding never waits for beat. In this transaction,
+        # so a refused award (or a stranger's request) closes nothing.
+        close_bidding(order, actor=actor)
+    award = Award.objects.create(order=order, bid=bid, broker_id=bid.broker_id, quantity=quantity,
+                                 unit_price=bid.unit_price, awarded_by=actor, promised_date=bid.promised_date)
+    data = {"award": award.pk, "broker": bid.broker_id, "quantity": quantity}
+    if order.status == Order.Status.BIDDING_CLOSED:
+        move(order, Order.Status.AWARDED, action="awarded", actor=actor, data=data)
+    else:
+        record_event(order, action="awarded", actor=actor, data=data)
+    notify_broker(bid.broker_id, "award.created", {"order": order.pk, "award": award.pk, "quantity": quantity})
+    return award
 
 
 @transaction.atomic
@@ -81,9 +85,13 @@ def award_decline(*, actor: User, award_id: int, reason: str) -> Award:
     award.status = Award.Status.DECLINED
     award.save(update_fields=["status"])
     data = {"award": award.pk, "quantity": award.quantity}
-    if not Award.objects.filter(order=order, status__in=HOLDING).exists() and order.status == Order.Status.AWARDED:
+    holding = Award.objects.filter(order=order, status__in=HOLDING)
+    if not holding.exists() and order.status == Order.Status.AWARDED:
         # nothing left awarded: the firm awards the next bid from the closed bidding
         move(order, Order.Status.BIDDING_CLOSED, action="award_declined", actor=actor, reason=reason, data=data)
+    elif holding.exists() and not holding.filter(status=Award.Status.ACTIVE).exists():
+        # the other awards are all done: the order is complete with what was made
+        move(order, Order.Status.COMPLETED, action="award_declined", actor=actor, reason=reason, data=data)
     else:
         record_event(order, action="award_declined", actor=actor, reason=reason, data=data)
     notify_firm(order, "award.declined", {"award": award.pk, "reason": reason})
@@ -134,8 +142,8 @@ def award_complete(*, actor: User, award_id: int) -> Award:
     award.status = Award.Status.COMPLETED
     award.completed_at = timezone.now()
     award.save(update_fields=["status", "completed_at"])
-    charges = sum((line.excess_charge.amount for line in lines), cny(0).amount)
-    data = {"award": award.pk, "excess_charge": str(charges)}
+    charges = sum((line.excess_charge.amount for line in lines), Decimal("0.00"))
+    data = {"order": order.pk, "award": award.pk, "excess_charge": str(charges)}
     if not Award.objects.filter(order=order, status=Award.Status.ACTIVE).exists():
         move(order, Order.Status.COMPLETED, action="award_completed", actor=actor, data=data)
     else:

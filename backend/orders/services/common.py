@@ -83,7 +83,7 @@ def floor_for(*, order: Order, broker: Organisation, on: date | None = None) -> 
 def order_summary(order: Order) -> dict[str, Any]:
     return {
         "id": order.pk, "product": order.product, "category": order.category, "quantity": order.quantity,
-        "unit": order.unit, "status": order.status, "bid_deadline": order.bid_deadline.isoformat(),
+        "unit": order.unit, "status": order.status, "bid_deadline": timezone.localtime(order.bid_deadline).isoformat(),
         "due_date": order.due_date.isoformat(), "ceiling_unit_price": str(order.ceiling_unit_price.amount),
         "modes": order.modes,
     }

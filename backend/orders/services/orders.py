@@ -19,7 +19,7 @@ from .common import (
 )
 
 # Changing any of these after bids exist withdraws the bids for re-confirmation.
-TERMS_FIELDS = {"ceiling_unit_price", "quantity", "due_date", "procedures", "materials"}
+TERMS_FIELDS = {"ceiling_unit_price", "quantity", "unit", "modes", "due_date", "procedures", "materials"}
 PLAIN_FIELDS = ["product", "category", "description", "quantity", "unit", "modes", "bid_deadline", "due_date",
                 "delivery_place"]
 
@@ -90,8 +90,13 @@ def order_update(*, actor: User, order_id: int, data: dict[str, Any]) -> Order:
             _write_procedures(order, data["procedures"])
             changed.append("procedures")
     if "materials" in data:
-        _write_materials(order, data["materials"])
-        changed.append("materials")
+        old = list(order.materials.values_list("name", "unit", "quantity_per_piece", "loss_allowance_pct",
+                                               "unit_value"))
+        new = [(m["name"], m["unit"], Decimal(m["quantity_per_piece"]), Decimal(m.get("loss_allowance_pct", 0)),
+                Decimal(m["unit_value"])) for m in data["materials"]]
+        if old != new:  # a form sent back unchanged is not an edit: the bids stand
+            _write_materials(order, data["materials"])
+            changed.append("materials")
     if not changed:
         return order
 
@@ -143,6 +148,11 @@ def order_cancel(*, actor: User, order_id: int, reason: str) -> Order:
         raise illegal(order)  # work has started: finish or settle it instead
     awardees = list(active_awards.values_list("broker_id", flat=True))
     active_awards.update(status=Award.Status.CANCELLED)
+    # subcontracts of those awards that were only proposed can no longer happen
+    from ..models import Subcontract
+
+    Subcontract.objects.filter(award__order=order, status=Subcontract.Status.PROPOSED).update(
+        status=Subcontract.Status.CANCELLED, decided_at=timezone.now())
     bidders = set(Bid.objects.filter(order=order).exclude(status=Bid.Status.WITHDRAWN)
                   .values_list("broker_id", flat=True))
     was_public = order.status != Order.Status.DRAFT
@@ -154,6 +164,19 @@ def order_cancel(*, actor: User, order_id: int, reason: str) -> Order:
     return order
 
 
+def close_bidding(order: Order, *, actor: User | None) -> None:
+    """Move a locked, published order whose deadline has passed to bidding closed, and notify.
+    The caller holds the row lock and has checked the guard."""
+    live = Bid.objects.filter(order=order).exclude(status=Bid.Status.WITHDRAWN)
+    count = live.count()
+    bidders = list(live.values_list("broker_id", flat=True))
+    move(order, Order.Status.BIDDING_CLOSED, action="bidding_closed", actor=actor, data={"bids": count})
+    notify_board("order.closed", order)
+    notify_firm(order, "order.bidding_closed", {"bids": count})
+    for broker_id in bidders:
+        notify_broker(broker_id, "order.bidding_closed", {"order": order.pk})
+
+
 def order_close_bidding(*, order_id: int, actor: User | None = None) -> bool:
     """Close bidding on an order whose deadline has passed. Idempotent: False if nothing to do.
     The deadline itself is enforced at request time; this records the state and notifies."""
@@ -161,15 +184,7 @@ def order_close_bidding(*, order_id: int, actor: User | None = None) -> bool:
         order = lock_order(order_id)
         if order.status != Order.Status.PUBLISHED or not order.deadline_passed():
             return False
-        live = Bid.objects.filter(order=order).exclude(status=Bid.Status.WITHDRAWN)
-        count = live.count()
-        bidders = list(live.values_list("broker_id", flat=True))
-        move(order, Order.Status.BIDDING_CLOSED, action="bidding_closed", actor=actor,
-             data={"bids": count})
-        notify_board("order.closed", order)
-        notify_firm(order, "order.bidding_closed", {"bids": count})
-        for broker_id in bidders:
-            notify_broker(broker_id, "order.bidding_closed", {"order": order.pk})
+        close_bidding(order, actor=actor)
     return True
 
 

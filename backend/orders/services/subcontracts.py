@@ -14,7 +14,7 @@ from core.errors import NotFound, ValidationFailed
 from core.money import cny
 
 from ..errors import BelowFloor, IllegalTransition, QuantityExceeded
-from ..models import Subcontract
+from ..models import Award, Subcontract
 from .common import floor_for, lock_award, lock_order, notify_broker, notify_firm, record_event, require_broker
 
 HOLDING = (Subcontract.Status.PROPOSED, Subcontract.Status.ACCEPTED)
@@ -23,8 +23,6 @@ HOLDING = (Subcontract.Status.PROPOSED, Subcontract.Status.ACCEPTED)
 @transaction.atomic
 def subcontract_propose(*, actor: User, award_id: int, to_broker_id: int, quantity: int, unit_price: Decimal,
                         note: str = "") -> Subcontract:
-    from ..models import Award
-
     row = Award.objects.filter(pk=award_id).values("order_id", "broker_id").first()
     if row is None:
         raise NotFound()
@@ -63,6 +61,9 @@ def _decide(*, actor: User, subcontract_id: int, to_status: str, by_receiver: bo
     sub = Subcontract.objects.select_for_update().get(pk=subcontract_id)
     if sub.status != Subcontract.Status.PROPOSED:
         raise IllegalTransition(_("This subcontract has already been decided."), code="subcontract_decided")
+    if to_status == Subcontract.Status.ACCEPTED and lock_award(sub.award_id).status != Award.Status.ACTIVE:
+        # the award was cancelled or completed since the proposal: there is no work left to take
+        raise IllegalTransition(_("The award behind this subcontract is no longer active."), code="award_not_active")
     sub.status = to_status
     sub.decided_at = timezone.now()
     sub.save(update_fields=["status", "decided_at"])
