@@ -34,6 +34,12 @@ class RateBelowFloor(ValidationFailed):
     default_message = _("The rate is below the fair-rate floor of %(floor)s yuan per piece for this procedure.")
 
 
+class RateAlreadyScheduled(Conflict):
+    code = "piece_rate_exists"
+    default_message = _("A rate of this procedure already starts at this moment; rates are never edited, choose "
+                        "another start.")
+
+
 class DisputeClosed(Conflict):
     code = "dispute_closed"
     default_message = _("This dispute is already resolved.")

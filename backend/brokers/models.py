@@ -265,15 +265,17 @@ class PieceLog(models.Model):
         TEAM_HEAD = "team_head", _("Team head")
         SCAN = "scan", _("Worker scan")
 
-    broker = models.ForeignKey(Organisation, models.PROTECT, related_name="piece_logs")
-    worker = models.ForeignKey(Worker, models.PROTECT, related_name="piece_logs")
-    bundle = models.ForeignKey(Bundle, models.PROTECT, related_name="piece_logs")
+    # No single-column indexes on the big table where a composite index below starts with the
+    # same column: they would only slow every insert (see docs/piecework.md, Scale).
+    broker = models.ForeignKey(Organisation, models.PROTECT, related_name="piece_logs", db_index=False)
+    worker = models.ForeignKey(Worker, models.PROTECT, related_name="piece_logs", db_index=False)
+    bundle = models.ForeignKey(Bundle, models.PROTECT, related_name="piece_logs", db_index=False)
     procedure = models.ForeignKey("orders.Procedure", models.PROTECT, related_name="piece_logs")
     quantity = models.IntegerField(_("pieces"))
     work_date = models.DateField(_("work date"))
     rate = models.DecimalField(_("rate per piece"), max_digits=12, decimal_places=4)
     source = models.CharField(max_length=16, choices=Source.choices)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", db_index=False)
     recorded_at = models.DateTimeField(default=timezone.now)
     client_id = models.CharField(max_length=64, unique=True)
     reverses = models.OneToOneField("self", models.PROTECT, null=True, blank=True, related_name="reversed_by")

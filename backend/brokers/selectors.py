@@ -149,19 +149,29 @@ def rate_table(award: Award, minute_rate: Decimal) -> RateTable:
 
 
 def weekly_capacity(broker_id: int, *, start: date, weeks: int) -> list[dict]:
-    """Per ISO week: current workers, worker-days available (six working days a week) and
-    worker-days declared unavailable (tea picking, farm season...)."""
+    """Per ISO week: the workers who are members on any of its six working days, the worker-days
+    they can work (a member on a day she has not declared unavailable) and the worker-days they
+    declared unavailable (tea picking, farm season...). Two queries; a worker counts only on the
+    days she is a member, so one who joins or leaves mid-range counts only where she is."""
     start = start - timedelta(days=start.weekday())
     end = start + timedelta(weeks=weeks)
-    members = list(Membership.objects.filter(broker_id=broker_id, started_on__lt=end)
-                   .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=start)).values_list("worker_id", flat=True))
-    absences = list(Availability.objects.filter(worker_id__in=members, start_date__lt=end, end_date__gte=start)
+    spans = list(Membership.objects.filter(broker_id=broker_id, started_on__lt=end)
+                 .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=start))
+                 .values_list("worker_id", "started_on", "ended_on"))
+    absences = list(Availability.objects.filter(worker_id__in={w for w, _, _ in spans}, start_date__lt=end,
+                                                end_date__gte=start)
                     .values_list("worker_id", "start_date", "end_date"))
     out = []
     for w in range(weeks):
         week_start = start + timedelta(weeks=w)
-        days = [week_start + timedelta(days=d) for d in range(6)]
-        away = {(worker_id, day) for worker_id, a_start, a_end in absences for day in days if a_start <= day <= a_end}
-        out.append({"week_start": week_start, "workers": len(members), "worker_days": len(members) * 6 - len(away),
-                    "unavailable_worker_days": len(away)})
+        workers: set[int] = set()
+        worker_days = unavailable = 0
+        for day in (week_start + timedelta(days=d) for d in range(6)):
+            present = {worker for worker, s, e in spans if s <= day and (e is None or day <= e)}
+            away = {worker for worker, a, b in absences if worker in present and a <= day <= b}
+            workers |= present
+            worker_days += len(present) - len(away)
+            unavailable += len(away)
+        out.append({"week_start": week_start, "workers": len(workers), "worker_days": worker_days,
+                    "unavailable_worker_days": unavailable})
     return out

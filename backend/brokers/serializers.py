@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.models import Jurisdiction
@@ -14,6 +15,7 @@ from .models import (
     Attendance, Availability, BrokerProfile, Bundle, Dispute, HouseholdTag, PieceLog, ProcessingSite,
     ProfessionalVillageStatus, Relocation, TrainingRecord, Worker, WorkMode,
 )
+from .services.piecework import MAX_BULK_ROWS
 
 
 def can_see_national_id(user, worker: Worker) -> bool:
@@ -23,6 +25,9 @@ def can_see_national_id(user, worker: Worker) -> bool:
     if user.is_worker:
         return worker.user_id == user.pk
     if user.is_broker_staff:
+        annotated = getattr(worker, "works_for_viewer", None)  # set by the worker list's queryset
+        if annotated is not None:
+            return annotated
         return worker.memberships.filter(broker_id=user.organisation_id).exists()
     if user.is_auditor:
         return user.organisation.jurisdiction.county_id == worker.village.county_id
@@ -126,6 +131,11 @@ class BrokerProfileSerializer(serializers.ModelSerializer):
         }
 
 
+class CapacityQuery(serializers.Serializer):
+    weeks = serializers.IntegerField(required=False)
+    start = serializers.DateField(required=False)
+
+
 class VillageSerializer(serializers.ModelSerializer):
     is_professional = serializers.SerializerMethodField()
 
@@ -203,12 +213,21 @@ class PieceLogInput(serializers.Serializer):
 
     def validate(self, attrs):
         if not attrs.get("bundle") and not attrs.get("bundle_code"):
-            raise serializers.ValidationError({"bundle": ["Give the bundle or the ticket's code."]})
+            raise serializers.ValidationError({"bundle": [_("Give the bundle or the ticket's code.")]})
         return attrs
 
 
 class BulkPieceLogInput(serializers.Serializer):
-    rows = PieceLogInput(many=True, allow_empty=False, max_length=1000)
+    """The bulk request as documented; the view reads it with `BulkPieceLogEnvelope`."""
+
+    rows = PieceLogInput(many=True, allow_empty=False, max_length=MAX_BULK_ROWS)
+
+
+class BulkPieceLogEnvelope(serializers.Serializer):
+    """The bulk request's outer shape only: each row is then checked on its own (PieceLogInput),
+    so that one answer can name every bad row, badly shaped or breaking a rule."""
+
+    rows = serializers.ListField(child=serializers.DictField(), allow_empty=False, max_length=MAX_BULK_ROWS)
 
 
 class PieceLogSerializer(serializers.ModelSerializer):

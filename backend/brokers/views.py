@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -13,9 +15,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Jurisdiction, Organisation, Role
+from accounts.models import Jurisdiction, Role
 from accounts.permissions import BROKER_STAFF, HasRole, county_id_of, visible_workers
-from core.errors import NotFound, ValidationFailed
+from core.errors import DomainError, NotFound, ValidationFailed
 from orders.models import Award
 
 from . import selectors, serializers as s, services
@@ -37,7 +39,13 @@ class WorkerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        return visible_workers(self.request.user)
+        user = self.request.user
+        qs = visible_workers(user)
+        if user.is_broker_staff:
+            # whether she is (or was) ours decides the full national ID: one subquery, not one per row
+            qs = qs.annotate(works_for_viewer=Exists(
+                Membership.objects.filter(worker=OuterRef("pk"), broker_id=user.organisation_id)))
+        return qs
 
     def _out(self, worker, code=status.HTTP_200_OK):
         return Response(s.WorkerSerializer(worker, context={"request": self.request}).data, status=code)
@@ -107,9 +115,6 @@ class BrokerProfileViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
         user = self.request.user
-        # every broker has a profile row to read, created with defaults on first sight
-        missing = Organisation.objects.filter(kind=Organisation.Kind.BROKER, broker_profile__isnull=True)
-        BrokerProfile.objects.bulk_create([BrokerProfile(organisation=o) for o in missing], ignore_conflicts=True)
         qs = BrokerProfile.objects.select_related("organisation__jurisdiction").prefetch_related(
             "organisation__sites", "organisation__training_records", "organisation__relocations")
         if user.is_admin_role:
@@ -158,8 +163,10 @@ class BrokerProfileViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     @extend_schema(parameters=[OpenApiParameter("weeks", int), OpenApiParameter("start", date)])
     @action(detail=False, methods=["get"], url_path="me/capacity")
     def capacity(self, request):
-        weeks = min(max(int(request.query_params.get("weeks", 4)), 1), 26)
-        start = date.fromisoformat(request.query_params.get("start", timezone.localdate().isoformat()))
+        query = s.CapacityQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        weeks = min(max(query.validated_data.get("weeks", 4), 1), 26)
+        start = query.validated_data.get("start") or timezone.localdate()
         return Response(selectors.weekly_capacity(self._mine().organisation_id, start=start, weeks=weeks))
 
 
@@ -169,6 +176,12 @@ class VillageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     queryset = Jurisdiction.objects.none()
     serializer_class = s.VillageSerializer
     filterset_fields = ["county", "parent"]
+
+    def get_permissions(self):
+        # reading is for every login; deciding a status is for county staff (their county: the service)
+        if self.action == "status" and self.request.method == "POST":
+            return [HasRole.of(Role.AUDITOR)()]
+        return super().get_permissions()
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -286,6 +299,10 @@ class PieceLogFilter(filters.FilterSet):
         fields = ["worker", "bundle", "procedure", "work_date"]
 
 
+class _Undo(Exception):
+    """Rolls back a trial recording of piece logs."""
+
+
 class PieceLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Piece logs: a worker sees her own, a broker its workforce's, an auditor the county's."""
 
@@ -318,12 +335,43 @@ class PieceLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=False, methods=["post"])
     def bulk(self, request):
         """Up to 1,000 rows, all or nothing; every bad row is reported by index."""
-        data = s.BulkPieceLogInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        results = self._record(data.validated_data["rows"])
+        envelope = s.BulkPieceLogEnvelope(data=request.data)
+        envelope.is_valid(raise_exception=True)
+        shaped, shape_errors = [], {}
+        for index, raw in enumerate(envelope.validated_data["rows"]):
+            row = s.PieceLogInput(data=raw)
+            if row.is_valid():
+                shaped.append((index, row.validated_data))
+            else:
+                shape_errors.update({(index, name): [str(m) for m in msgs] for name, msgs in row.errors.items()})
+        if shape_errors:
+            raise self._every_bad_row(shaped, shape_errors)
+        results = self._record([values for _, values in shaped])
         created = sum(not r["duplicate"] for r in results)
         return Response({"created": created, "duplicates": len(results) - created, "results": results},
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def _every_bad_row(self, shaped, shape_errors) -> ValidationFailed:
+        """Some rows are badly shaped: check the well-shaped ones against the rules as well (and
+        undo what that wrote), so that one answer names every bad row by its index."""
+        errors = dict(shape_errors)
+        if shaped:
+            try:
+                with transaction.atomic():
+                    services.piece_logs_record(actor=self.request.user, rows=[values for _, values in shaped])
+                    raise _Undo
+            except _Undo:
+                pass
+            except DomainError as exc:
+                if not exc.fields:  # about the caller (may not log at all), not about a row
+                    raise
+                for key, messages in exc.fields.items():
+                    # several rows: "rows.<i>.<field>"; a single row: its own "<field>"
+                    position, name = key.split(".", 2)[1:] if len(shaped) > 1 else (0, key)
+                    errors[(shaped[int(position)][0], name)] = messages
+        return ValidationFailed(
+            gettext("%(n)s rows are not valid; nothing was recorded.") % {"n": len({i for i, _ in errors})},
+            code="invalid_rows", fields={f"rows.{i}.{name}": errors[(i, name)] for i, name in sorted(errors)})
 
     @extend_schema(request=s.ReverseInput, responses={201: s.PieceLogSerializer})
     @action(detail=True, methods=["post"])

@@ -12,7 +12,9 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.models import Jurisdiction, Organisation, Role, User
+from brokers.demo import build_piecework_demo
 from brokers.models import HouseholdTag, Membership, WorkMode, Worker
+from orders.demo import build_orders_demo
 
 L = Jurisdiction.Level
 
@@ -153,4 +155,6 @@ def build_demo() -> list[DemoLogin]:
                 worker.user = user
                 worker.save(update_fields=["user"])
             logins.append(DemoLogin(user.username, Role.WORKER, f"{worker.name}, {village.name} / phone {worker.phone}"))
+    build_orders_demo()  # the marketplace: the firm's orders in every state
+    build_piecework_demo()  # bundles, rates, two months of piece logs, attendance, a dispute
     return logins

@@ -8,14 +8,27 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from accounts.models import Jurisdiction, Organisation, Role, User
-from brokers.models import HouseholdTag, Membership, Worker
+from brokers.models import (
+    Attendance, Availability, BrokerProfile, Bundle, Dispute, HouseholdTag, Membership, PieceLog, PieceRate,
+    ProfessionalVillageStatus, Worker,
+)
 from core.demo import national_id
+from orders.models import (
+    Award, Bid, Delivery, Dispatch, Inspection, MaterialReturn, Order, OrderEvent, ReconciliationLine, Subcontract,
+)
 
 pytestmark = pytest.mark.django_db
 
 
+MODELS = (
+    Jurisdiction, Organisation, User, Worker, Membership, Order, OrderEvent, Bid, Award, Dispatch, MaterialReturn,
+    Delivery, Inspection, ReconciliationLine, Subcontract, BrokerProfile, Bundle, PieceRate, PieceLog, Attendance,
+    Availability, Dispute, ProfessionalVillageStatus,
+)
+
+
 def counts() -> dict[str, int]:
-    return {m.__name__: m.objects.count() for m in (Jurisdiction, Organisation, User, Worker, Membership)}
+    return {m.__name__: m.objects.count() for m in MODELS}
 
 
 def test_demo_is_a_believable_suichang_and_idempotent(capsys, settings):
@@ -49,6 +62,27 @@ def test_demo_is_a_believable_suichang_and_idempotent(capsys, settings):
     assert Membership.objects.filter(ended_on__isnull=True).count() == 60
 
 
+def test_demo_has_the_firms_orders_in_every_state():
+    call_command("seed_demo")
+    orders = Order.objects.filter(firm__name="义乌市恒亿饰品有限公司")
+    assert set(orders.values_list("status", flat=True)) == set(Order.Status.values)
+    statuses = Counter(Order.objects.values_list("status", flat=True))
+    call_command("seed_demo")  # counts of every model stay equal: test_demo_is_a_believable_suichang_and_idempotent
+    assert Counter(Order.objects.values_list("status", flat=True)) == statuses
+
+    # the pieces docs/orders.md walks through
+    assert Bid.objects.filter(status=Bid.Status.NEEDS_RECONFIRM).exists()
+    assert Order.objects.get(status="awarded").awards.filter(status="active").count() == 2  # a split award
+    assert Dispatch.objects.filter(status=Dispatch.Status.RECEIVED).exists()
+    assert Inspection.objects.filter(rejected__gt=0).exclude(reason="").exists()
+    assert Delivery.objects.filter(status=Delivery.Status.PENDING).exists()
+    assert ReconciliationLine.objects.filter(excess_loss__gt=0).exists()
+    assert Award.objects.filter(status=Award.Status.COMPLETED).exists()
+    assert Order.objects.filter(category="machinery", awards__broker__name="石练机械来料加工厂").exists()
+    sub = Subcontract.objects.get()
+    assert (sub.from_broker.kind, sub.to_broker.kind, sub.status) == ("broker", "broker", "accepted")
+
+
 def test_demo_logins_work(settings):
     call_command("seed_demo")
     for username in ["broker1", "13905782000"]:  # a worker logs in with her phone
@@ -62,3 +96,19 @@ def test_national_id_checksum():
 
     # GB 11643 worked example: 11010519491231002X
     assert national_id("110105", date(1949, 12, 31), 2) == "11010519491231002X"
+
+
+def test_demo_has_a_month_of_piecework():
+    call_command("seed_demo")
+    broker1 = Organisation.objects.get(name="遂昌建明服装厂")
+    logs = PieceLog.objects.filter(broker=broker1)
+    # last month and this month so far, by the broker's 20 workers, within every bundle's size
+    assert logs.values("worker").distinct().count() == 20
+    assert logs.dates("work_date", "month").count() >= 2
+    for bundle in Bundle.objects.filter(broker=broker1):
+        for procedure in bundle.award.order.procedures.all():
+            total = sum(logs.filter(bundle=bundle, procedure=procedure).values_list("quantity", flat=True))
+            assert 0 <= total <= bundle.size
+    assert Attendance.objects.filter(broker=broker1, mark="leave").exclude(leave_reason="").exists()
+    assert Dispute.objects.filter(status="open").count() == 1
+    assert BrokerProfile.objects.get(organisation__name="石练机械来料加工厂").category == "machinery"

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,9 +28,9 @@ from orders.models import Award, Procedure
 from ..calculations import procedure_floor
 from ..errors import (
     AlreadyReversed, BundleOverfilled, ClientIdReused, DisputeClosed, DisputeWindowClosed, DuplicateScan, NotAMember,
-    RateBelowFloor,
+    RateAlreadyScheduled, RateBelowFloor,
 )
-from ..models import Bundle, Dispute, Membership, Organisation, PieceLog, PieceRate, Worker
+from ..models import Bundle, Dispute, Membership, Organisation, PieceLog, PieceRate
 from .workforce import broker_of
 
 MAX_BULK_ROWS = 1000
@@ -76,7 +76,9 @@ def piece_rate_set(*, actor: User, award_id: int, procedure_id: int, rate: Decim
     """Set a procedure's piece rate from a moment on (now by default). Never backdated: the logs
     already recorded keep the rate that was in force when they were recorded."""
     broker_id = broker_of(actor, owner_only=True)
-    award = Award.objects.select_for_update().select_related("broker__jurisdiction").filter(
+    # lock the award only: the broker and its jurisdiction are joined to read the county's wage,
+    # and locking them would queue every broker of the township behind one rate change
+    award = Award.objects.select_for_update(of=("self",)).select_related("broker__jurisdiction").filter(
         pk=award_id, broker_id=broker_id).first()
     if award is None:
         raise NotFound()
@@ -87,9 +89,12 @@ def piece_rate_set(*, actor: User, award_id: int, procedure_id: int, rate: Decim
     effective_from = effective_from or now
     if effective_from < now - timedelta(seconds=5):
         raise ValidationFailed(_("A rate cannot start in the past."), field="effective_from")
-    floor = _floor(procedure, award.broker, timezone.localdate())
+    # the wage in force when the rate starts: a raise already announced binds rates starting after it
+    floor = _floor(procedure, award.broker, timezone.localdate(max(effective_from, now)))
     if rate < floor:
         raise RateBelowFloor(params={"floor": floor}, field="rate")
+    if PieceRate.objects.filter(award=award, procedure=procedure, effective_from=effective_from).exists():
+        raise RateAlreadyScheduled(field="effective_from")
     return PieceRate.objects.create(award=award, procedure=procedure, rate=rate, effective_from=effective_from,
                                     set_by=actor)
 
@@ -181,13 +186,14 @@ def _record(actor: User, rows: list[dict[str, Any]]) -> list[RowResult]:
         raise Forbidden()
     broker_id = None if scanning else broker_of(actor)
 
-    # Resolve bundles (by id or ticket code), locked in id order.
+    # Resolve bundles (by id or ticket code), locked in id order. Only the bundle rows: the joined
+    # award is read, not locked (no queue behind the award, no X→Y / Y→X deadlock across awards).
     ids = {r.get("bundle") for r in rows if r.get("bundle")}
     codes = {r.get("bundle_code") for r in rows if r.get("bundle_code")}
     bundle_q = Q(pk__in=ids) | Q(code__in=codes)
     if broker_id is not None:
         bundle_q &= Q(broker_id=broker_id)
-    bundles = {b.pk: b for b in Bundle.objects.select_for_update().filter(bundle_q).order_by("pk")
+    bundles = {b.pk: b for b in Bundle.objects.select_for_update(of=("self",)).filter(bundle_q).order_by("pk")
                .select_related("award")}
     by_code = {b.code: b for b in bundles.values()}
 
@@ -203,6 +209,9 @@ def _record(actor: User, rows: list[dict[str, Any]]) -> list[RowResult]:
             result.errors.append(("worker", Forbidden(_("You can record only your own pieces."))))
         if worker_id is None:
             result.errors.append(("worker", ValidationFailed(_("Name the worker."))))
+        # a log is at least one piece: only a reversal, naming its log, takes pieces away
+        if not isinstance(row.get("quantity"), int) or isinstance(row["quantity"], bool) or row["quantity"] < 1:
+            result.errors.append(("quantity", ValidationFailed(_("Log at least one piece."))))
         resolved.append({"bundle": bundle, "bundle_id": bundle.pk, "worker_id": worker_id,
                          "procedure_id": row["procedure"], "quantity": row["quantity"],
                          "work_date": row["work_date"], "client_id": row["client_id"]})
@@ -213,7 +222,8 @@ def _record(actor: User, rows: list[dict[str, Any]]) -> list[RowResult]:
 
     # Resends: a client id seen before is the same log again, or a misuse.
     seen = {log.client_id: log for log in PieceLog.objects.filter(client_id__in=[r["client_id"] for _, r in good])}
-    batch_ids: dict[str, int] = {}
+    first_in_batch: dict[str, tuple[RowResult, dict[str, Any]]] = {}
+    twins: list[tuple[RowResult, RowResult]] = []
     for res, row in good:
         previous = seen.get(row["client_id"])
         if previous is not None:
@@ -221,10 +231,17 @@ def _record(actor: User, rows: list[dict[str, Any]]) -> list[RowResult]:
                 res.log, res.duplicate = previous, True
             else:
                 res.errors.append(("client_id", ClientIdReused()))
-        elif row["client_id"] in batch_ids:
-            res.errors.append(("client_id", ClientIdReused()))
+        elif row["client_id"] in first_in_batch:
+            # the same row twice in one request (a phone's queue resent into itself) counts once
+            first_res, first_row = first_in_batch[row["client_id"]]
+            if all(first_row[k] == row[k] for k in ("worker_id", "bundle_id", "procedure_id", "quantity",
+                                                    "work_date")):
+                res.duplicate = True
+                twins.append((res, first_res))
+            else:
+                res.errors.append(("client_id", ClientIdReused()))
         else:
-            batch_ids[row["client_id"]] = res.index
+            first_in_batch[row["client_id"]] = (res, row)
     fresh = [(res, row) for res, row in good if not res.errors and not res.duplicate]
 
     procedures = {p.pk: p for p in Procedure.objects.filter(pk__in={r["procedure_id"] for _, r in fresh})}
@@ -270,8 +287,26 @@ def _record(actor: User, rows: list[dict[str, Any]]) -> list[RowResult]:
                            client_id=row["client_id"])
 
     if not any(r.errors for r in results):
-        PieceLog.objects.bulk_create([r.log for r in results if r.log is not None and not r.duplicate])
+        new = [r for r in results if r.log is not None and not r.duplicate]
+        try:
+            with transaction.atomic():
+                PieceLog.objects.bulk_create([r.log for r in new])
+        except IntegrityError:
+            # A concurrent request took one of these client ids for other pieces (other awards'
+            # bundles: no lock of ours serialises the two), a misuse to answer as one.
+            taken = _client_ids_taken([r.log.client_id for r in new])
+            if not taken:
+                raise
+            for r in new:
+                if r.log.client_id in taken:
+                    r.errors.append(("client_id", ClientIdReused()))
+        for twin, first in twins:
+            twin.log = first.log
     return results
+
+
+def _client_ids_taken(client_ids: list[str]) -> set[str]:
+    return set(PieceLog.objects.filter(client_id__in=client_ids).values_list("client_id", flat=True))
 
 
 def _bundle_totals(keys: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
@@ -334,11 +369,19 @@ def _reverse(*, actor: User, log: PieceLog, reason: str, quantity: int | None, c
     if not 0 < quantity <= log.quantity:
         raise ValidationFailed(_("Reverse between 1 and %(n)s pieces.") % {"n": log.quantity}, field="quantity")
     Bundle.objects.select_for_update().filter(pk=log.bundle_id).first()
-    reversal = PieceLog.objects.create(
-        broker_id=log.broker_id, worker_id=log.worker_id, bundle_id=log.bundle_id, procedure_id=log.procedure_id,
-        quantity=-quantity, work_date=log.work_date, rate=log.rate, source=_source_for(actor), recorded_by=actor,
-        client_id=client_id or f"reversal-{log.pk}-{secrets.token_hex(6)}", reverses=log, reason=reason,
-    )
+    try:
+        with transaction.atomic():
+            reversal = PieceLog.objects.create(
+                broker_id=log.broker_id, worker_id=log.worker_id, bundle_id=log.bundle_id,
+                procedure_id=log.procedure_id, quantity=-quantity, work_date=log.work_date, rate=log.rate,
+                source=_source_for(actor), recorded_by=actor,
+                client_id=client_id or f"reversal-{log.pk}-{secrets.token_hex(6)}", reverses=log, reason=reason,
+            )
+    except IntegrityError:
+        # the client id was taken meanwhile by a concurrent request for another log
+        if client_id and _client_ids_taken([client_id]):
+            raise ClientIdReused(field="client_id") from None
+        raise
     _notify([reversal])
     return reversal
 

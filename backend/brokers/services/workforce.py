@@ -62,6 +62,13 @@ def relocation_add(*, actor: User, data: dict[str, Any]) -> Relocation:
     return Relocation.objects.create(broker_id=broker_of(actor, owner_only=True), **data)
 
 
+def normalise_national_id(value: str | None) -> str | None:
+    """One spelling per ID, so a duplicate cannot hide behind a lower-case check letter or a
+    space; blank is no ID (many workers can have none, and the column is unique)."""
+    value = (value or "").strip().upper()
+    return value or None
+
+
 def _check_village(village: Jurisdiction) -> None:
     if village.level != Jurisdiction.Level.VILLAGE:
         raise ValidationFailed(_("Choose a village."), field="village")
@@ -74,7 +81,7 @@ def worker_register(*, actor: User, data: dict[str, Any], started_on: date | Non
     is already registered is refused: the broker enrols the existing worker instead."""
     broker_id = broker_of(actor)
     _check_village(data["village"])
-    national_id = data.get("national_id")
+    national_id = normalise_national_id(data.get("national_id"))
     if national_id and Worker.objects.filter(national_id=national_id).exists():
         raise DuplicateNationalId(field="national_id")
     try:
@@ -90,7 +97,10 @@ def worker_register(*, actor: User, data: dict[str, Any], started_on: date | Non
 
 
 def worker_login_create(*, worker: Worker, password: str) -> User:
-    """Give a worker a login: her phone number and a password."""
+    """Give a worker a login: her phone number and a password. Once: a broker can never replace
+    the login a worker already has (that would take her account over)."""
+    if worker.user_id is not None:
+        raise Conflict(_("She already has a login; she can change her password herself."), code="login_exists")
     if not worker.phone:
         raise ValidationFailed(_("A login needs the worker's phone number."), field="phone")
     if User.objects.filter(phone=worker.phone).exists() or User.objects.filter(username=worker.phone).exists():
@@ -108,7 +118,8 @@ def worker_enrol(*, actor: User, national_id: str, name: str, started_on: date |
     """Add an already registered worker (found by national ID, confirmed by name) to the
     actor's workforce: a worker may work for several brokers."""
     broker_id = broker_of(actor)
-    worker = Worker.objects.filter(national_id=national_id).first()
+    national_id = normalise_national_id(national_id)
+    worker = Worker.objects.filter(national_id=national_id).first() if national_id else None
     if worker is None or worker.name != name:
         raise NotFound(_("No registered worker has this national ID and name."))
     if Membership.objects.filter(broker_id=broker_id, worker=worker, ended_on__isnull=True).exists():
@@ -153,7 +164,8 @@ def village_status_set(*, actor: User, village_id: int, is_professional: bool, b
         raise NotFound()
     if not actor.is_admin_role:
         if not actor.is_auditor or actor.organisation.jurisdiction.county_id != village.county_id:
-            raise NotFound()
+            # villages are reference data everyone sees; deciding is for the village's county
+            raise Forbidden(_("Only the staff of the village's county decide its status."))
     if not evidence.strip():
         raise ValidationFailed(_("Record the evidence for the decision."), field="evidence")
     return ProfessionalVillageStatus.objects.create(
