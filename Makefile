@@ -52,8 +52,10 @@ serve: install
 
 run: install frontend demo serve
 
+# Tests run in parallel, one worker per core (each with its own test database).
+PYTEST_WORKERS ?= auto
 test-backend: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-frontend: frontend/node_modules/.package-lock.json
 	cd frontend && npm run typecheck && npm test
