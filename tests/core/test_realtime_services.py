@@ -58,7 +58,11 @@ async def test_worker_process_publishes_through_redis_to_the_right_broker(person
     assert result.id
 
     # the worker process needs a few seconds to start before it takes the task from Redis
-    event = await receive_event(mine, timeout=60)
+    try:
+        event = await receive_event(mine, timeout=60)
+    except TimeoutError:
+        proc.terminate()
+        pytest.fail("no event from the worker process; its output:\n" + proc.communicate(timeout=20)[0])
     assert event == {**event, "id": event_id, "type": "order.awarded", "payload": {"order": 42}}
     assert await rival.receive_nothing(timeout=1)
     assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""

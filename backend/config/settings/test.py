@@ -12,8 +12,9 @@ STORAGES = {
 
 # Parallel test workers (pytest -n) share one Redis: keep their groups and caches apart, since
 # each worker's database hands out the same ids (broker.2 in one is not broker.2 in another).
-_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-if _worker:
-    if REDIS_URL:
-        CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] += f"-{_worker}"
-        CACHES["default"]["KEY_PREFIX"] += f"-{_worker}"
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+if REDIS_URL:
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] += f"-{_worker}"
+    # tests clear the cache by this prefix (never FLUSHDB, which would wipe the channel layer's
+    # groups and Celery's queues under another test's feet)
+    CACHES["default"]["KEY_PREFIX"] = f"lailiao-test-cache-{_worker}"
