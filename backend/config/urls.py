@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/", include("accounts.urls")),
     path("api/", include("brokers.urls")),
     path("api/", include("orders.urls")),
+    path("api/", include("payments.urls")),
     # Client-side routes of the single-page app; anything under /api/ stays a real 404.
     re_path(r"^(?!api/|admin/|static/|media/|ws/|healthz).*$", spa_index, name="spa"),
 ]

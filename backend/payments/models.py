@@ -84,3 +84,56 @@ class Entry(models.Model):
         verbose_name_plural = _("ledger entries")
         constraints = [models.CheckConstraint(condition=~Q(amount=0), name="entry_not_zero")]
         indexes = [models.Index(fields=["account", "transaction"])]
+
+
+class Invoice(models.Model):
+    """What a firm owes a broker for one award: a line per accepted inspection (accepted pieces ×
+    unit price), less the excess material-loss charge when the award completes. Delivery first,
+    fee after: the invoice grows as pieces are accepted and is paid later, in parts."""
+
+    award = models.OneToOneField("orders.Award", models.PROTECT, related_name="invoice")
+    firm = models.ForeignKey(Organisation, models.PROTECT, related_name="invoices_payable")
+    broker = models.ForeignKey(Organisation, models.PROTECT, related_name="invoices_receivable")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+
+
+class InvoiceLine(models.Model):
+    class Kind(models.TextChoices):
+        PROCESSING_FEE = "processing_fee", _("Processing fee")
+        MATERIAL_CHARGE = "material_charge", _("Excess material loss")
+
+    invoice = models.ForeignKey(Invoice, models.PROTECT, related_name="lines")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    inspection = models.OneToOneField("orders.Inspection", models.PROTECT, null=True, blank=True, related_name="+")
+    description = models.CharField(max_length=300)
+    quantity = models.DecimalField(max_digits=14, decimal_places=4)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=4)
+    amount = models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES)  # signed
+    due_on = models.DateField()
+    ledger = models.OneToOneField(Transaction, models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="invoice_line_not_zero")]
+
+
+class Payment(models.Model):
+    """A firm's payment on an invoice: partial allowed, never more than is outstanding."""
+
+    invoice = models.ForeignKey(Invoice, models.PROTECT, related_name="payments")
+    amount = models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES)
+    paid_on = models.DateField()
+    reference = models.CharField(max_length=100, blank=True)
+    idempotency_key = models.CharField(max_length=120, unique=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    ledger = models.OneToOneField(Transaction, models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["paid_on", "id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive")]

@@ -139,6 +139,9 @@ def award_complete(*, actor: User, award_id: int) -> Award:
             excess_charge=cny(balance.excess_charge),
         ))
     ReconciliationLine.objects.bulk_create(lines)
+    from payments.invoicing import invoice_add_material_charges
+
+    invoice_add_material_charges(award=award)  # excess loss is deducted from the invoice
     award.status = Award.Status.COMPLETED
     award.completed_at = timezone.now()
     award.save(update_fields=["status", "completed_at"])
