@@ -33,11 +33,13 @@ def _receivable(invoice: Invoice) -> Account:
     return account_for(purpose=P.FIRM_RECEIVABLE, organisation=invoice.firm)
 
 
-def invoice_add_inspection(*, inspection) -> InvoiceLine | None:
-    """Called in the inspection's transaction: accepted pieces × unit price fall due."""
-    from orders.services import processing_fee_due
+def invoice_add_inspection(*, inspection, fee=None) -> InvoiceLine | None:
+    """Called in the inspection's transaction: accepted pieces × unit price fall due. `fee` is
+    the inspection's `processing_fee_due` when the caller has already computed it."""
+    if fee is None:
+        from orders.services import processing_fee_due
 
-    fee = processing_fee_due(inspection=inspection)
+        fee = processing_fee_due(inspection=inspection)
     if fee.amount == 0:
         return None
     invoice = _invoice_for(inspection.award)

@@ -209,7 +209,7 @@ def inspection_record(*, actor: User, delivery_id: int, accepted: int, rejected:
     fee = processing_fee_due(inspection=inspection)
     from payments.invoicing import invoice_add_inspection
 
-    invoice_add_inspection(inspection=inspection)  # the fee falls due on the award's invoice
+    invoice_add_inspection(inspection=inspection, fee=fee)  # the fee falls due on the award's invoice
     record_event(order, action="inspected", actor=actor, reason=reason,
                  data={"award": award.pk, "delivery": delivery.pk, "accepted": accepted, "rejected": rejected,
                        "fee_due": str(fee.amount)})
