@@ -294,6 +294,8 @@ class PieceLog(models.Model):
             # the worker's view and payroll: one worker or one broker over a month
             models.Index(fields=["worker", "work_date"], name="piecelog_worker_date"),
             models.Index(fields=["broker", "work_date"], name="piecelog_broker_date"),
+            # payroll: a broker's logs that arrived since the last close (late logs of closed months)
+            models.Index(fields=["broker", "id"], name="piecelog_broker_id"),
             # the bundle-size cap and bundle progress
             models.Index(fields=["bundle", "procedure"], name="piecelog_bundle_proc"),
             # the scan guard: the same worker scanning the same ticket again

@@ -1,8 +1,11 @@
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import Invoice, InvoiceLine, Payment
+from .models import Account, Invoice, InvoiceLine, Payment, PayoutBatch, PayoutItem, PayrollRun, Payslip, PayslipLine
+from .payouts import batch_totals
+from .payroll import describe
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer):
@@ -56,3 +59,150 @@ class AgeingSerializer(serializers.Serializer):
     firm_name = serializers.CharField()
     buckets = serializers.DictField(child=serializers.DecimalField(max_digits=14, decimal_places=2))
     total = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+# --- payroll ------------------------------------------------------------------------------------
+
+class MonthField(serializers.DateField):
+    """A month as YYYY-MM."""
+
+    def to_representation(self, value):
+        return f"{value:%Y-%m}" if value else None
+
+
+class PayslipLineSerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    work_month = MonthField()
+    label = serializers.SerializerMethodField()
+    explanation = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PayslipLine
+        fields = ["position", "kind", "kind_label", "work_month", "procedure", "rate", "quantity", "amount", "label",
+                  "explanation"]
+
+    def get_label(self, line) -> str:
+        return describe(line)[0]
+
+    def get_explanation(self, line) -> str:
+        return describe(line)[1]
+
+
+class PayoutItemSerializer(serializers.ModelSerializer):
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    batch_number = serializers.IntegerField(source="batch.number", read_only=True)
+
+    class Meta:
+        model = PayoutItem
+        fields = ["id", "batch", "batch_number", "worker", "account_holder", "bank_name", "bank_account", "amount",
+                  "reference", "status", "status_label", "failure_reason", "retried_in", "paid_on"]
+
+
+class PayslipSerializer(serializers.ModelSerializer):
+    month = MonthField(source="run.month", read_only=True)
+    broker = serializers.IntegerField(source="run.broker_id", read_only=True)
+    broker_name = serializers.CharField(source="run.broker.name", read_only=True)
+    status = serializers.CharField(source="run.status", read_only=True)
+    lines = PayslipLineSerializer(many=True, read_only=True)
+    payments = PayoutItemSerializer(source="payout_items", many=True, read_only=True)
+
+    class Meta:
+        model = Payslip
+        fields = ["id", "run", "month", "broker", "broker_name", "status", "worker", "worker_name", "days_present",
+                  "days_late", "total", "lines", "payments"]
+
+
+class BatchTotalsSerializer(serializers.Serializer):
+    payments = serializers.IntegerField(help_text="Payments in the bank file")
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Their total")
+    paid = serializers.DecimalField(max_digits=14, decimal_places=2)
+    failed = serializers.DecimalField(max_digits=14, decimal_places=2)
+    held = serializers.IntegerField(help_text="Workers held back: no bank details on file")
+
+
+class PayoutBatchSerializer(serializers.ModelSerializer):
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    month = MonthField(source="run.month", read_only=True)
+    totals = serializers.SerializerMethodField()
+    items = PayoutItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = PayoutBatch
+        fields = ["id", "run", "month", "number", "status", "status_label", "bank_reference", "paid_on", "paid_at",
+                  "created_at", "totals", "items"]
+
+    @extend_schema_field(BatchTotalsSerializer)
+    def get_totals(self, batch):
+        return BatchTotalsSerializer(batch_totals(batch)).data
+
+
+class BatchBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PayoutBatch
+        fields = ["id", "number", "status", "bank_reference", "paid_on"]
+
+
+class PayrollRunSerializer(serializers.ModelSerializer):
+    month = MonthField(read_only=True)
+    since_month = MonthField(read_only=True)
+    broker_name = serializers.CharField(source="broker.name", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    payslips = serializers.IntegerField(source="payslip_count", read_only=True)
+    batches = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PayrollRun
+        fields = ["id", "broker", "broker_name", "month", "status", "status_label", "total", "payslips", "since_month",
+                  "since_watermark", "watermark", "computed_at", "closed_at", "paid_at", "batches"]
+
+    @extend_schema_field(BatchBriefSerializer(many=True))
+    def get_batches(self, run):
+        return BatchBriefSerializer(run.batches.all(), many=True).data
+
+
+class PayrollRunInput(serializers.Serializer):
+    month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$", help_text="YYYY-MM")
+    broker = serializers.IntegerField(required=False, help_text="Administrators only: whose payroll.")
+
+
+class FailureInput(serializers.Serializer):
+    worker = serializers.IntegerField()
+    reason = serializers.CharField(max_length=200)
+
+
+class MarkPaidInput(serializers.Serializer):
+    bank_reference = serializers.CharField(max_length=100)
+    paid_on = serializers.DateField()
+    failures = FailureInput(many=True, required=False, default=list)
+
+
+class ReconciliationRowSerializer(serializers.Serializer):
+    procedure = serializers.IntegerField()
+    procedure_name = serializers.CharField()
+    rate = serializers.DecimalField(max_digits=12, decimal_places=4)
+    provisional_quantity = serializers.IntegerField()
+    provisional_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    payslip_quantity = serializers.IntegerField()
+    payslip_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    after_close_quantity = serializers.IntegerField()
+    difference = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class ReconciliationSerializer(serializers.Serializer):
+    rows = ReconciliationRowSerializer(many=True)
+    provisional_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    payslip_piece_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    other_lines_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    payslip_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    purpose_label = serializers.CharField(source="get_purpose_display", read_only=True)
+    balance = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Account
+        fields = ["id", "code", "purpose", "purpose_label", "name", "organisation", "worker", "balance"]
+
+    def get_balance(self, account) -> str:
+        return str(self.context["balances"].get(account.pk, Decimal("0.00")))

@@ -23,11 +23,13 @@ Line = tuple[Account, Decimal]
 
 def account_for(*, purpose: str, organisation: Organisation | None = None, worker=None, name: str = "") -> Account:
     """The one account of a party for a purpose (created on first use)."""
-    owner = f"org{organisation.pk}" if organisation is not None else f"worker{worker.pk}" if worker is not None else "-"
+    parts = ([f"org{organisation.pk}"] if organisation is not None else []) + \
+        ([f"worker{worker.pk}"] if worker is not None else [])
+    owner = ":".join(parts) or "-"
     account, _created = Account.objects.get_or_create(
         code=f"{purpose}:{owner}",
         defaults={"purpose": purpose, "organisation": organisation, "worker": worker,
-                  "name": name or f"{organisation or worker or ''} {Account.Purpose(purpose).label}".strip()},
+                  "name": name or " ".join(str(x) for x in (organisation, worker, Account.Purpose(purpose).label) if x)},
     )
     return account
 

@@ -5,5 +5,9 @@ from . import views
 
 router = SimpleRouter()
 router.register("invoices", views.InvoiceViewSet, basename="invoice")
+router.register("payroll-runs", views.PayrollRunViewSet, basename="payroll-run")
+router.register("payout-batches", views.PayoutBatchViewSet, basename="payout-batch")
+router.register("payslips", views.PayslipViewSet, basename="payslip")
+router.register("ledger/accounts", views.AccountViewSet, basename="ledger-account")
 
 urlpatterns = [path("receivables/", views.ReceivablesView.as_view(), name="receivables"), *router.urls]

@@ -1,15 +1,26 @@
-"""Invoices, firm payments and the broker's receivables."""
-from drf_spectacular.utils import extend_schema
+"""Invoices and firm payments, receivables, payroll runs, payout batches, payslips and ledger
+balances. Thin: parse, call one service, serialise."""
+from datetime import datetime, time
+
+from django.db.models import Count
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework.decorators import action
 
 from accounts.models import Role
 from accounts.permissions import BROKER_STAFF, HasRole
+from core.errors import Forbidden, ValidationFailed
 
-from . import invoicing, serializers as s
-from .models import Invoice
+from . import documents, invoicing, payouts, payroll, selectors, serializers as s
+from .models import Account, Invoice, PayoutBatch, PayrollRun, Payslip
 
 
 class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -56,3 +67,205 @@ class ReceivablesView(APIView):
         rows = invoicing.receivables_ageing(broker_id=request.user.organisation_id)
         return Response(s.AgeingSerializer([{"firm_id": r.firm_id, "firm_name": r.firm_name, "buckets": r.buckets,
                                              "total": r.total} for r in rows], many=True).data)
+
+
+# --- payroll ------------------------------------------------------------------------------------
+
+def _file(content: bytes, content_type: str, filename: str, *, attachment: bool = False) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'{"attachment" if attachment else "inline"}; filename="{filename}"'
+    return response
+
+
+class PayrollRunFilter(filters.FilterSet):
+    month = filters.CharFilter(method="by_month", help_text="YYYY-MM")
+
+    class Meta:
+        model = PayrollRun
+        fields = ["broker", "status"]
+
+    def by_month(self, queryset, name, value):
+        return queryset.filter(month=payroll.parse_month(value))
+
+
+class PayrollRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """A broker's monthly payroll: POST a month to preview it (again to recompute), then close,
+    export the bank file and record the payment. Broker staff read; the owner acts."""
+
+    queryset = PayrollRun.objects.none()
+    serializer_class = s.PayrollRunSerializer
+    permission_classes = [HasRole.of(*BROKER_STAFF, Role.AUDITOR)]
+    filterset_class = PayrollRunFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return (selectors.visible_runs(self.request.user).annotate(payslip_count=Count("payslips"))
+                .prefetch_related("batches"))
+
+    def _out(self, run, code=status.HTTP_200_OK):
+        return Response(self.get_serializer(self.get_queryset().get(pk=run.pk)).data, status=code)
+
+    @extend_schema(request=s.PayrollRunInput, responses={201: s.PayrollRunSerializer, 200: s.PayrollRunSerializer})
+    def create(self, request):
+        """Preview the month's payroll (201), or recompute the preview there is (200)."""
+        data = s.PayrollRunInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        run, created = payroll.payroll_preview(actor=request.user, month=data.validated_data["month"],
+                                               broker_id=data.validated_data.get("broker"))
+        return self._out(run, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(request=None, responses=s.PayrollRunSerializer)
+    @action(detail=True, methods=["post"])
+    def recompute(self, request, pk=None):
+        run = self.get_object()
+        return self._out(payroll.payroll_recompute(actor=request.user, run_id=run.pk))
+
+    @extend_schema(request=None, responses=s.PayrollRunSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        """Freeze the payslips, post them to the ledger and make the payout batch. A second close
+        is a 409 (run_closed)."""
+        run = self.get_object()
+        return self._out(payroll.payroll_close(actor=request.user, run_id=run.pk))
+
+    @extend_schema(request=s.MarkPaidInput, responses={201: s.PayoutBatchSerializer, 200: s.PayoutBatchSerializer})
+    @action(detail=True, methods=["post"])
+    def pay(self, request, pk=None):
+        """Record the bank's answer for the run's newest batch (see payout-batches/{id}/paid)."""
+        run = self.get_object()
+        batch = payouts.open_batch(actor=request.user, run_id=run.pk)
+        return _mark_paid(request, batch.pk)
+
+    @extend_schema(responses=s.PayslipSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def payslips(self, request, pk=None):
+        run = self.get_object()
+        page = self.paginate_queryset(_payslips(Payslip.objects.filter(run=run)))
+        return self.get_paginated_response(s.PayslipSerializer(page, many=True).data)
+
+
+def _payslips(qs):
+    return qs.select_related("run__broker").prefetch_related("lines__procedure", "payout_items__batch")
+
+
+def _mark_paid(request, batch_id: int) -> Response:
+    data = s.MarkPaidInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    values = data.validated_data
+    batch, recorded = payouts.batch_mark_paid(actor=request.user, batch_id=batch_id,
+                                              bank_reference=values["bank_reference"], paid_on=values["paid_on"],
+                                              failures=[dict(f) for f in values["failures"]])
+    batch = PayoutBatch.objects.select_related("run").prefetch_related("items__batch").get(pk=batch.pk)
+    return Response(s.PayoutBatchSerializer(batch).data, status=status.HTTP_201_CREATED if recorded else status.HTTP_200_OK)
+
+
+class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Payout batches of closed runs: the bank file, the summary to sign off, the bank's answer,
+    and a retry batch for failed payments."""
+
+    queryset = PayoutBatch.objects.none()
+    serializer_class = s.PayoutBatchSerializer
+    permission_classes = [HasRole.of(*BROKER_STAFF, Role.AUDITOR)]
+    filterset_fields = ["run", "status"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return selectors.visible_batches(self.request.user).prefetch_related("items__batch")
+
+    def _owner_only(self, request):
+        if not (request.user.is_admin_role or request.user.role == Role.BROKER_OWNER):
+            raise Forbidden(gettext("Only the broker's owner may do this."))
+
+    @extend_schema(responses={(200, "text/csv"): bytes})
+    @action(detail=True, methods=["get"], url_path="bank-file")
+    def bank_file(self, request, pk=None):
+        """The bank batch file (CSV: worker, bank, account, amount, reference). The owner only."""
+        self._owner_only(request)
+        batch = self.get_object()
+        return _file(payouts.bank_file(batch), "text/csv; charset=utf-8",
+                     f"payroll-{batch.run.month:%Y-%m}-batch-{batch.number}.csv", attachment=True)
+
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    @action(detail=True, methods=["get"])
+    def summary(self, request, pk=None):
+        """The batch summary to print and sign off (PDF), with the bank file's SHA-256."""
+        batch = self.get_object()
+        return _file(documents.batch_summary_pdf(batch), "application/pdf",
+                     f"payroll-{batch.run.month:%Y-%m}-batch-{batch.number}.pdf")
+
+    @extend_schema(request=s.MarkPaidInput, responses={201: s.PayoutBatchSerializer, 200: s.PayoutBatchSerializer})
+    @action(detail=True, methods=["post"])
+    def paid(self, request, pk=None):
+        """Record the bank's answer once: every payment paid except the listed failures. The same
+        answer again returns the batch (200); a different one is a 409."""
+        return _mark_paid(request, self.get_object().pk)
+
+    @extend_schema(request=None, responses={201: s.PayoutBatchSerializer, 200: s.PayoutBatchSerializer})
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        """A new batch for the failed payments (201); asked again, the same batch (200)."""
+        batch, created = payouts.batch_retry(actor=request.user, batch_id=self.get_object().pk)
+        batch = PayoutBatch.objects.select_related("run").prefetch_related("items__batch").get(pk=batch.pk)
+        return Response(s.PayoutBatchSerializer(batch).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class PayslipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Payslips: a worker her own (closed runs), broker staff their runs', an auditor the county's."""
+
+    queryset = Payslip.objects.none()
+    serializer_class = s.PayslipSerializer
+    permission_classes = [HasRole.of(*BROKER_STAFF, Role.AUDITOR, Role.WORKER)]
+    filterset_fields = ["run", "worker"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return _payslips(selectors.visible_payslips(self.request.user))
+
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    @action(detail=True, methods=["get"])
+    def pdf(self, request, pk=None):
+        """The payslip to print (A4 PDF)."""
+        slip = self.get_object()
+        return _file(documents.payslip_pdf(slip), "application/pdf", f"payslip-{slip.run.month:%Y-%m}-{slip.pk}.pdf")
+
+    @extend_schema(responses=s.ReconciliationSerializer)
+    @action(detail=True, methods=["get"])
+    def reconciliation(self, request, pk=None):
+        """The month's provisional earnings against the payslip's piece lines, line by line."""
+        return Response(s.ReconciliationSerializer(payroll.reconciliation(self.get_object())).data)
+
+
+class AccountViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Ledger accounts the caller may see, with their balances (now, or `as_of` a moment)."""
+
+    queryset = Account.objects.none()
+    serializer_class = s.AccountSerializer
+    permission_classes = [HasRole.of(Role.FIRM_MEMBER, *BROKER_STAFF, Role.AUDITOR, Role.WORKER)]
+    filterset_fields = ["purpose", "worker"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return selectors.visible_accounts(self.request.user)
+
+    @extend_schema(parameters=[OpenApiParameter("as_of", OpenApiTypes.DATETIME, description="Balances as of")])
+    def list(self, request):
+        as_of = None
+        if request.query_params.get("as_of"):
+            as_of = parse_datetime(request.query_params["as_of"]) or (
+                _end_of_day(request.query_params["as_of"]))
+            if as_of is None:
+                raise ValidationFailed(gettext("Give as_of as a date or a date and time."), field="as_of")
+            if timezone.is_naive(as_of):
+                as_of = timezone.make_aware(as_of)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        context = {"balances": selectors.balances(page, as_of=as_of)}
+        return self.get_paginated_response(s.AccountSerializer(page, many=True, context=context).data)
+
+
+def _end_of_day(value: str):
+    day = parse_date(value)
+    return datetime.combine(day, time.max) if day else None

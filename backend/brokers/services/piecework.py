@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,7 +30,7 @@ from ..errors import (
     AlreadyReversed, BundleOverfilled, ClientIdReused, DisputeClosed, DisputeWindowClosed, DuplicateScan, NotAMember,
     RateAlreadyScheduled, RateBelowFloor,
 )
-from ..models import Bundle, Dispute, Membership, Organisation, PieceLog, PieceRate
+from ..models import BrokerProfile, Bundle, Dispute, Membership, Organisation, PieceLog, PieceRate
 from .workforce import broker_of
 
 MAX_BULK_ROWS = 1000
@@ -114,6 +114,18 @@ def rates_in_force(pairs: set[tuple[int, int]], at: datetime) -> dict[tuple[int,
 
 
 # --- piece logs --------------------------------------------------------------------------------
+
+def hold_payroll_open(broker_ids: set[int]) -> None:
+    """Share the brokers' profile rows until this transaction commits. A payroll close takes the
+    row exclusively and settles every log up to the highest id it sees (its watermark): holding
+    the share before a log gets its id means no log can commit below a watermark afterwards.
+    On SQLite every write transaction is already exclusive (BEGIN IMMEDIATE)."""
+    if connection.vendor != "postgresql" or not broker_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {BrokerProfile._meta.db_table} WHERE organisation_id = ANY(%s) "
+                       "ORDER BY organisation_id FOR SHARE", [sorted(broker_ids)])
+
 
 @dataclass
 class RowResult:
@@ -288,6 +300,7 @@ def _record(actor: User, rows: list[dict[str, Any]]) -> list[RowResult]:
 
     if not any(r.errors for r in results):
         new = [r for r in results if r.log is not None and not r.duplicate]
+        hold_payroll_open({r.log.broker_id for r in new})
         try:
             with transaction.atomic():
                 PieceLog.objects.bulk_create([r.log for r in new])
@@ -369,6 +382,7 @@ def _reverse(*, actor: User, log: PieceLog, reason: str, quantity: int | None, c
     if not 0 < quantity <= log.quantity:
         raise ValidationFailed(_("Reverse between 1 and %(n)s pieces.") % {"n": log.quantity}, field="quantity")
     Bundle.objects.select_for_update().filter(pk=log.bundle_id).first()
+    hold_payroll_open({log.broker_id})
     try:
         with transaction.atomic():
             reversal = PieceLog.objects.create(

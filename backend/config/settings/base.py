@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from .env import env_bool, env_int, env_list, env_str
@@ -159,7 +160,12 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 # Requests enforce deadlines themselves; these jobs record the state and notify.
 CELERY_BEAT_SCHEDULE: dict = {
     "orders-close-due-bidding": {"task": "orders.close_due_bidding", "schedule": 60.0},
+    # daily, in CELERY_TIMEZONE: both are idempotent, so a second run the same day does nothing
+    "payments-payroll-remind": {"task": "payments.payroll_remind", "schedule": crontab(hour=9, minute=0)},
+    "payments-payroll-auto-close": {"task": "payments.payroll_auto_close", "schedule": crontab(hour=2, minute=30)},
 }
+# Payroll runs of past months still in preview are closed from this day of the month on.
+PAYROLL_AUTO_CLOSE_DAY = env_int("PAYROLL_AUTO_CLOSE_DAY", 5)
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -240,6 +246,11 @@ SPECTACULAR_SETTINGS = {
         "SiteKindEnum": "brokers.models.SiteKind",
         "DisputeKindEnum": "brokers.models.Dispute.Kind",
         "OrganisationKindEnum": "accounts.models.Organisation.Kind",
+        "PayrollRunStatusEnum": "payments.models.PayrollRun.Status",
+        "PayoutBatchStatusEnum": "payments.models.PayoutBatch.Status",
+        "PayoutItemStatusEnum": "payments.models.PayoutItem.Status",
+        "PayslipLineKindEnum": "payments.models.PayslipLine.Kind",
+        "AccountPurposeEnum": "payments.models.Account.Purpose",
     },
 }
 
