@@ -89,6 +89,9 @@ def build(args, cursor, month_start: date) -> None:
     INSERT INTO accounts_organisation (kind, name, jurisdiction_id, contact_phone, created_at)
       SELECT 'broker', '经纪人' || g, t.id, '', now() FROM generate_series(1, {b}) g, accounts_jurisdiction t
       WHERE t.code = 'B3';
+    INSERT INTO brokers_brokerprofile (organisation_id, category, minute_rate, bank_name, bank_account, account_holder,
+        attendance_bonus, attendance_bonus_enabled, late_days_allowed, updated_at)
+      SELECT id, 'general', 0.25, '', '', '', 200, true, 2, now() FROM accounts_organisation WHERE kind = 'broker';
     INSERT INTO accounts_user (password, is_superuser, username, first_name, last_name, email, is_staff, is_active,
                                date_joined, display_name, role, language)
       VALUES ('!', false, 'bench', '', '', '', false, true, now(), 'bench', 'admin', 'zh-hans');
@@ -126,7 +129,7 @@ def build(args, cursor, month_start: date) -> None:
 
     INSERT INTO brokers_worker (name, phone, national_id, village_id, work_mode, household_tags, bank_name,
         bank_account, full_time_roster, created_at)
-      SELECT '工人' || g, '', NULL, v.id, 'home', '[]', '', '', false, now()
+      SELECT '工人' || g, '', NULL, v.id, 'home', '[]', '遂昌农商银行', '62309100' || lpad(g::text, 8, '0'), false, now()
       FROM generate_series(1, {w}) g
       JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM accounts_jurisdiction WHERE level = 'village') v
         ON v.k = g % 100;
