@@ -75,6 +75,8 @@ def _piecework(broker: User) -> None:
     award = Award.objects.filter(broker=broker.organisation, order__product="水晶串珠手链").first()
     if award is None:
         return
+    if PieceLog.objects.filter(bundle__award=award).exists():
+        return  # logged by an earlier seed (perhaps in an earlier month): never log it again
     if not Bundle.objects.filter(award=award).exists():
         services.bundles_cut(actor=broker, award_id=award.pk, size=100)
     procedures = list(award.order.procedures.order_by("sequence"))
@@ -144,9 +146,12 @@ def build_piecework_demo() -> None:
         username__in=["broker1", "broker2", "broker3", "auditor", "worker1", "worker2"]).select_related("worker")}
     _profiles(users)
     _village(users["auditor"])
-    # workers of the factory floor are on the full-time roster (payroll's minimum-wage top-up)
-    Worker.objects.filter(work_mode="factory", memberships__broker=users["broker1"].organisation).update(
-        full_time_roster=True)
+    # two workers of the factory floor are on the full-time roster (payroll's minimum-wage top-up)
+    roster = Worker.objects.filter(work_mode="factory", memberships__broker=users["broker1"].organisation)
+    if not roster.filter(full_time_roster=True).exists():
+        Worker.objects.filter(pk__in=list(roster.order_by("pk").values_list("pk", flat=True)[:2])).update(
+            full_time_roster=True)
     _piecework(users["broker1"])
+    _piecework(users["broker2"])  # 北界's October stays open in the payments demo, for a close by hand
     _worker_voice(users)
     assert BrokerProfile.objects.exists() and Membership.objects.exists()

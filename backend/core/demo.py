@@ -1,7 +1,7 @@
 """The demo county: a believable Suichang for `make run` and for trying the API by hand.
 
 Idempotent: every row is found by a natural key before it is created, so running it again
-changes nothing. Later issues add orders, pieces, payroll and claims here."""
+changes nothing. Later issues add claims here."""
 from __future__ import annotations
 
 import random
@@ -15,6 +15,7 @@ from accounts.models import Jurisdiction, Organisation, Role, User
 from brokers.demo import build_piecework_demo
 from brokers.models import HouseholdTag, Membership, WorkMode, Worker
 from orders.demo import build_orders_demo
+from payments.demo import build_payments_demo
 
 L = Jurisdiction.Level
 
@@ -157,4 +158,5 @@ def build_demo() -> list[DemoLogin]:
             logins.append(DemoLogin(user.username, Role.WORKER, f"{worker.name}, {village.name} / phone {worker.phone}"))
     build_orders_demo()  # the marketplace: the firm's orders in every state
     build_piecework_demo()  # bundles, rates, two months of piece logs, attendance, a dispute
+    build_payments_demo()  # firm payments, last month's payroll closed and paid, this month's previewed
     return logins

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Sum
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Jurisdiction, Organisation, Role, User
@@ -16,6 +20,11 @@ from core.demo import national_id
 from orders.models import (
     Award, Bid, Delivery, Dispatch, Inspection, MaterialReturn, Order, OrderEvent, ReconciliationLine, Subcontract,
 )
+from payments.invoicing import outstanding, receivables_ageing
+from payments.models import (
+    Account, Entry, Invoice, InvoiceLine, Payment, PayoutBatch, PayoutItem, PayrollRun, Payslip, PayslipLine,
+    Transaction,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +32,8 @@ pytestmark = pytest.mark.django_db
 MODELS = (
     Jurisdiction, Organisation, User, Worker, Membership, Order, OrderEvent, Bid, Award, Dispatch, MaterialReturn,
     Delivery, Inspection, ReconciliationLine, Subcontract, BrokerProfile, Bundle, PieceRate, PieceLog, Attendance,
-    Availability, Dispute, ProfessionalVillageStatus,
+    Availability, Dispute, ProfessionalVillageStatus, Account, Transaction, Entry, Invoice, InvoiceLine, Payment,
+    PayrollRun, Payslip, PayslipLine, PayoutBatch, PayoutItem,
 )
 
 
@@ -31,11 +41,24 @@ def counts() -> dict[str, int]:
     return {m.__name__: m.objects.count() for m in MODELS}
 
 
+def money_state() -> list:
+    """What a rerun must not touch: runs (a preview recomputed would get a new computed_at and
+    new payslip ids), batches and the workers' bank details."""
+    return [
+        list(PayrollRun.objects.order_by("pk").values_list("pk", "month", "status", "total", "computed_at",
+                                                           "watermark")),
+        list(Payslip.objects.order_by("pk").values_list("pk", "total")),
+        list(PayoutBatch.objects.order_by("pk").values_list("pk", "status", "bank_reference", "paid_on")),
+        list(Worker.objects.order_by("pk").values_list("pk", "bank_name", "bank_account")),
+    ]
+
+
 def test_demo_is_a_believable_suichang_and_idempotent(capsys, settings):
     call_command("seed_demo")
-    first = counts()
+    first, money = counts(), money_state()
     call_command("seed_demo")
     assert counts() == first
+    assert money_state() == money
 
     out = capsys.readouterr().out
     assert settings.DEMO_PASSWORD in out
@@ -112,3 +135,62 @@ def test_demo_has_a_month_of_piecework():
     assert Attendance.objects.filter(broker=broker1, mark="leave").exclude(leave_reason="").exists()
     assert Dispute.objects.filter(status="open").count() == 1
     assert BrokerProfile.objects.get(organisation__name="石练机械来料加工厂").category == "machinery"
+
+
+def _months():
+    this_month = timezone.localdate().replace(day=1)
+    return this_month, (this_month - timedelta(days=1)).replace(day=1)
+
+
+def test_demo_has_invoices_and_a_partial_firm_payment():
+    call_command("seed_demo")
+    broker1 = Organisation.objects.get(name="遂昌建明服装厂")
+    # inspections billed the awards; the firm paid part of broker1's blouse invoice
+    blouses = Invoice.objects.get(broker=broker1, award__order__product="雪纺女式衬衫缝制")
+    assert blouses.lines.filter(kind="processing_fee").exists()
+    paid = blouses.payments.aggregate(t=Sum("amount"))["t"]
+    assert paid == Decimal("1000.00") and outstanding(blouses) > 0
+    assert Transaction.objects.filter(kind="firm_payment").count() == Payment.objects.count() == 2
+    (ageing,) = receivables_ageing(broker_id=broker1.pk)
+    assert ageing.total == outstanding(blouses)
+    # the completed hair-clip award is paid in full, its material charge deducted
+    clips = Invoice.objects.get(award__order__product="手工珍珠发夹")
+    assert clips.lines.filter(kind="material_charge").exists() and outstanding(clips) == 0
+
+
+def test_demo_has_last_months_payroll_paid_and_this_months_in_preview(settings):
+    call_command("seed_demo")
+    broker1 = Organisation.objects.get(name="遂昌建明服装厂")
+    this_month, last_month = _months()
+
+    run = PayrollRun.objects.get(broker=broker1, month=last_month)
+    assert run.status == PayrollRun.Status.PAID and run.ledger is not None
+    slips = list(run.payslips.prefetch_related("lines"))
+    assert len(slips) == 20
+    for slip in slips:  # a payslip's total is the sum of its rounded lines, exactly
+        assert slip.total == sum(line.amount for line in slip.lines.all())
+    assert run.total == sum(slip.total for slip in slips)
+    kinds = Counter(PayslipLine.objects.filter(payslip__run=run).values_list("kind", flat=True))
+    assert kinds["pieces"] >= 20 and kinds["attendance_bonus"] > 0 and kinds["minimum_wage_top_up"] > 0
+
+    # paid today by bank transfer: one payment bounced and was paid again in a retry batch
+    batches = list(run.batches.order_by("number"))
+    assert [b.status for b in batches] == ["paid", "paid"]
+    assert all(b.bank_reference and b.paid_on == timezone.localdate() for b in batches)
+    bounced = PayoutItem.objects.get(batch=batches[0], status="failed")
+    assert bounced.retried_in == batches[1]
+    assert batches[1].items.get().status == "paid" and batches[1].items.get().worker == bounced.worker
+    assert PayoutItem.objects.filter(batch__run=run, status="paid").aggregate(t=Sum("amount"))["t"] == run.total
+    assert not Worker.objects.filter(memberships__broker=broker1, bank_account="").exists()
+
+    preview = PayrollRun.objects.get(broker=broker1, month=this_month)
+    assert preview.status == PayrollRun.Status.PREVIEW and not preview.batches.exists()
+
+    # worker1 sees her payslip of last month
+    client = APIClient()
+    token = client.post("/api/auth/token/", {"username": "worker1", "password": settings.DEMO_PASSWORD},
+                        format="json").json()["token"]
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    mine = client.get("/api/payslips/").json()["results"]
+    assert [slip["id"] for slip in mine] == list(
+        Payslip.objects.filter(worker__user__username="worker1", run=run).values_list("pk", flat=True))
