@@ -149,8 +149,8 @@ class PayrollRun(models.Model):
     a closed run settles every log of its broker up to `watermark` that no earlier run settled,
     i.e. the logs of its own month (and of months that never had a run) up to the watermark,
     plus the logs of closed months that arrived after the previous run closed (`since_watermark`),
-    which become adjustment lines naming their month. Loggers and the close serialise on the
-    broker's profile row, so no log commits "behind" a watermark."""
+    which become adjustment lines naming their month. Loggers and previews share the broker's
+    profile row and the close takes it exclusively, so no log commits "behind" a watermark."""
 
     class Status(models.TextChoices):
         PREVIEW = "preview", _("Preview")

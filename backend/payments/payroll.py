@@ -30,10 +30,12 @@ from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Organisation, User
 from accounts.selectors import minimum_wage_for
 from brokers.models import Attendance, BrokerProfile, PieceLog, WorkMode, Worker
+from brokers.services.piecework import hold_payroll_open
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.money import line_amount, round_amount
 from core.realtime import groups, publish
@@ -68,25 +70,27 @@ def next_month(month: date) -> date:
 
 
 # --- errors ------------------------------------------------------------------------------------
+# Lazy: a message is translated when raised, in the reader's language, not once at import.
 
 class RunNotPreview(Conflict):
     code = "run_closed"
-    default_message = _("This payroll run is closed; its payslips cannot change.")
+    default_message = gettext_lazy("This payroll run is closed; its payslips cannot change.")
 
 
 class PeriodClosed(Conflict):
     code = "period_closed"
-    default_message = _("Payroll for %(month)s or a later month is closed; late work goes into the next open month.")
+    default_message = gettext_lazy(
+        "Payroll for %(month)s or a later month is closed; late work goes into the next open month.")
 
 
 class EarlierRunOpen(Conflict):
     code = "earlier_run_open"
-    default_message = _("Close the payroll of %(month)s first: months close in order.")
+    default_message = gettext_lazy("Close the payroll of %(month)s first: months close in order.")
 
 
 class MonthNotOver(Conflict):
     code = "month_not_over"
-    default_message = _("The month is not over yet; a run closes after its last day.")
+    default_message = gettext_lazy("The month is not over yet; a run closes after its last day.")
 
 
 # --- computing ---------------------------------------------------------------------------------
@@ -209,10 +213,13 @@ def compute(broker_id: int, month: date, window: Window) -> list[Draft]:
             own.append({"kind": K.ATTENDANCE_BONUS, "work_month": month, "amount": bonus,
                         "params": {"present": present, "late": late, "allowed": profile.late_days_allowed}})
         if worker["full_time_roster"] and present > 0:
-            minimum = round_amount(wage.monthly_amount * present / wage.days_per_month)
+            # the monthly minimum is for a month's normal working days: days beyond them (work on
+            # rest days) do not raise the guaranteed minimum above the monthly amount
+            counted = min(Decimal(present), wage.days_per_month)
+            minimum = round_amount(wage.monthly_amount * counted / wage.days_per_month)
             if earned + bonus < minimum:
                 own.append({"kind": K.MINIMUM_WAGE_TOP_UP, "work_month": month, "amount": minimum - earned - bonus,
-                            "params": {"present": present, "monthly": str(wage.monthly_amount),
+                            "params": {"present": int(counted) if counted == int(counted) else str(counted), "monthly": str(wage.monthly_amount),
                                        "days": str(wage.days_per_month),
                                        "minimum": str(minimum), "earned": str(earned + bonus)}})
         if draft.total < 0:
@@ -246,7 +253,9 @@ def _owner_broker(actor: User) -> int:
 
 
 def _locked_run(actor: User | None, run_id: int) -> PayrollRun:
-    run = PayrollRun.objects.select_for_update().filter(pk=run_id).first()
+    # the run row only: the default ordering joins the broker, and a plain FOR UPDATE would lock
+    # it too, holding up (and deadlocking with) every write that references the broker
+    run = PayrollRun.objects.select_for_update(of=("self",)).filter(pk=run_id).first()
     if run is None or (actor is not None and not actor.is_admin_role and run.broker_id != _owner_broker(actor)):
         raise NotFound()
     return run
@@ -267,12 +276,15 @@ def payroll_preview(*, actor: User, month: str | date, broker_id: int | None = N
         broker_id = _owner_broker(actor)
     if month > timezone.localdate():
         raise ValidationFailed(_("Payroll is for a month that has begun."), field="month")
+    run, created = PayrollRun.objects.get_or_create(broker_id=broker_id, month=month)
+    run = PayrollRun.objects.select_for_update(of=("self",)).get(pk=run.pk)
+    # share the broker's payroll lock, as loggers do: a later month closing meanwhile is seen
+    # below (else this preview would settle again the logs that close settles)
+    hold_payroll_open({broker_id})
     latest = (PayrollRun.objects.filter(broker_id=broker_id).exclude(status=PayrollRun.Status.PREVIEW)
               .order_by("-month").values_list("month", flat=True).first())
     if latest is not None and month <= latest:
         raise PeriodClosed(params={"month": f"{month:%Y-%m}"}, field="month")
-    run, created = PayrollRun.objects.get_or_create(broker_id=broker_id, month=month)
-    run = PayrollRun.objects.select_for_update().get(pk=run.pk)
     if run.status != PayrollRun.Status.PREVIEW:
         raise RunNotPreview()
     _recompute(run)

@@ -43,7 +43,7 @@ class World:
     worker: Worker  # the broker's worker (personas.worker_record), with bank details
 
 
-def payroll_world(p: Personas, *, rates=("0.0125", "0.3500"), quantity: int = 2000, size: int = 500) -> World:
+def payroll_world(p: Personas, *, rates=("0.0125", "0.3500"), quantity: int = 1000, size: int = 250) -> World:
     shop = open_shop(p, quantity=quantity, size=size, rates=rates, procedures=BEAD_PROCEDURES)
     worker = p.worker_record
     worker.bank_name, worker.bank_account = "遂昌农商银行", "6230910012345678"
