@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from core.errors import Conflict, NotFound, ValidationFailed
@@ -28,41 +29,51 @@ from .services import account_for, ledger_post
 P = Account.Purpose
 
 
+# Lazy: a message is translated when raised, in the reader's language, not once at import.
+
 class RunNotClosed(Conflict):
     code = "run_not_closed"
-    default_message = _("Only a closed payroll run is paid.")
+    default_message = gettext_lazy("Only a closed payroll run is paid.")
 
 
 class BatchAlreadyPaid(Conflict):
     code = "batch_already_paid"
-    default_message = _("This batch was already recorded as paid with bank reference %(reference)s.")
+    default_message = gettext_lazy("This batch was already recorded as paid with bank reference %(reference)s.")
 
 
 class BatchNotPaid(Conflict):
     code = "batch_not_paid"
-    default_message = _("Record the bank's answer for this batch before retrying its failures.")
+    default_message = gettext_lazy("Record the bank's answer for this batch before retrying its failures.")
 
 
 class NothingToRetry(Conflict):
     code = "nothing_to_retry"
-    default_message = _("No failed payment of this batch can be retried: none failed, or bank details are missing.")
+    default_message = gettext_lazy(
+        "No failed payment of this batch can be retried: none failed, or bank details are missing.")
 
 
 def _locked_batch(actor: User, batch_id: int) -> PayoutBatch:
-    batch = PayoutBatch.objects.select_for_update().select_related("run").filter(pk=batch_id).first()
+    # the batch and its run only: the default ordering joins the broker's organisation, whose row
+    # a plain FOR UPDATE would lock too, holding up every insert that references the broker
+    batch = PayoutBatch.objects.select_for_update(of=("self", "run")).select_related("run").filter(pk=batch_id).first()
     if batch is None or (not actor.is_admin_role and batch.run.broker_id != _owner_broker(actor)):
         raise NotFound()
     return batch
 
 
-def open_batch(*, actor: User, run_id: int) -> PayoutBatch:
-    """The batch of a run still waiting for the bank (the newest one)."""
+def open_batch(*, actor: User, run_id: int, bank_reference: str = "") -> PayoutBatch:
+    """The batch of a run a bank answer is for: the newest one, unless a batch was already
+    recorded with this bank reference (the answer resent after a retry batch was made)."""
     run = PayrollRun.objects.filter(pk=run_id).first()
     if run is None or (not actor.is_admin_role and run.broker_id != _owner_broker(actor)):
         raise NotFound()
     if run.status == PayrollRun.Status.PREVIEW:
         raise RunNotClosed()
-    batch = run.batches.order_by("-number").first()
+    batches = run.batches.order_by("-number")
+    batch = None
+    if (bank_reference or "").strip():
+        batch = batches.filter(status=PayoutBatch.Status.PAID, bank_reference=bank_reference.strip()).first()
+    batch = batch or batches.first()
     if batch is None:
         raise Conflict(_("This run has nothing to pay."), code="nothing_to_pay")
     return batch
@@ -76,7 +87,12 @@ def batch_mark_paid(*, actor: User, batch_id: int, bank_reference: str, paid_on:
     batch = _locked_batch(actor, batch_id)
     bank_reference = (bank_reference or "").strip()
     if batch.status == PayoutBatch.Status.PAID:
-        if batch.bank_reference == bank_reference and batch.paid_on == paid_on:
+        # the same answer again (a retried request) gets the batch back; any other is refused,
+        # a different list of failures included: those workers were recorded as paid
+        failed_before = set(batch.items.filter(status=PayoutItem.Status.FAILED).exclude(
+            failure_reason=NO_BANK_ACCOUNT).values_list("worker_id", flat=True))
+        if (batch.bank_reference == bank_reference and batch.paid_on == paid_on
+                and failed_before == {failure.get("worker") for failure in failures or []}):
             return batch, False
         raise BatchAlreadyPaid(params={"reference": batch.bank_reference})
     if batch.run.status == PayrollRun.Status.PREVIEW:

@@ -50,7 +50,10 @@ def visible_runs(user):
     if user.is_broker_staff:
         return qs.filter(broker_id=user.organisation_id)
     if user.is_auditor:
-        return qs.filter(broker__jurisdiction__county_id=_county_of(user)).exclude(status=PayrollRun.Status.PREVIEW)
+        county = _county_of(user)
+        if county is None:  # no office: nothing (not the brokers whose jurisdiction has no county)
+            return qs.none()
+        return qs.filter(broker__jurisdiction__county_id=county).exclude(status=PayrollRun.Status.PREVIEW)
     return qs.none()
 
 
@@ -79,7 +82,10 @@ def visible_accounts(user):
     if user.is_worker:
         return qs.filter(worker__user=user)
     if user.is_auditor:
-        return qs.filter(organisation__kind="broker", organisation__jurisdiction__county_id=_county_of(user))
+        county = _county_of(user)
+        if county is None:
+            return qs.none()
+        return qs.filter(organisation__kind="broker", organisation__jurisdiction__county_id=county)
     if user.organisation_id:
         return qs.filter(organisation_id=user.organisation_id)
     return qs.none()

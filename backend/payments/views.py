@@ -71,6 +71,13 @@ class ReceivablesView(APIView):
 
 # --- payroll ------------------------------------------------------------------------------------
 
+def _owner_only(user) -> None:
+    """Payroll writes and the bank file are the broker owner's (and an administrator's): whoever
+    else may read the object is refused (403) before the input is read."""
+    if not (user.is_admin_role or user.role == Role.BROKER_OWNER):
+        raise Forbidden(gettext("Only the broker's owner may do this."))
+
+
 def _file(content: bytes, content_type: str, filename: str, *, attachment: bool = False) -> HttpResponse:
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'{"attachment" if attachment else "inline"}; filename="{filename}"'
@@ -109,6 +116,7 @@ class PayrollRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @extend_schema(request=s.PayrollRunInput, responses={201: s.PayrollRunSerializer, 200: s.PayrollRunSerializer})
     def create(self, request):
         """Preview the month's payroll (201), or recompute the preview there is (200)."""
+        _owner_only(request.user)
         data = s.PayrollRunInput(data=request.data)
         data.is_valid(raise_exception=True)
         run, created = payroll.payroll_preview(actor=request.user, month=data.validated_data["month"],
@@ -119,6 +127,7 @@ class PayrollRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @action(detail=True, methods=["post"])
     def recompute(self, request, pk=None):
         run = self.get_object()
+        _owner_only(request.user)
         return self._out(payroll.payroll_recompute(actor=request.user, run_id=run.pk))
 
     @extend_schema(request=None, responses=s.PayrollRunSerializer)
@@ -127,15 +136,19 @@ class PayrollRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         """Freeze the payslips, post them to the ledger and make the payout batch. A second close
         is a 409 (run_closed)."""
         run = self.get_object()
+        _owner_only(request.user)
         return self._out(payroll.payroll_close(actor=request.user, run_id=run.pk))
 
     @extend_schema(request=s.MarkPaidInput, responses={201: s.PayoutBatchSerializer, 200: s.PayoutBatchSerializer})
     @action(detail=True, methods=["post"])
     def pay(self, request, pk=None):
-        """Record the bank's answer for the run's newest batch (see payout-batches/{id}/paid)."""
+        """Record the bank's answer for the run's newest batch (see payout-batches/{id}/paid); an
+        answer resent is matched by its bank reference to the batch it was recorded for."""
         run = self.get_object()
-        batch = payouts.open_batch(actor=request.user, run_id=run.pk)
-        return _mark_paid(request, batch.pk)
+        _owner_only(request.user)
+        values = _bank_answer(request)
+        batch = payouts.open_batch(actor=request.user, run_id=run.pk, bank_reference=values["bank_reference"])
+        return _mark_paid(request, batch.pk, values)
 
     @extend_schema(responses=s.PayslipSerializer(many=True))
     @action(detail=True, methods=["get"])
@@ -149,10 +162,13 @@ def _payslips(qs):
     return qs.select_related("run__broker").prefetch_related("lines__procedure", "payout_items__batch")
 
 
-def _mark_paid(request, batch_id: int) -> Response:
+def _bank_answer(request) -> dict:
     data = s.MarkPaidInput(data=request.data)
     data.is_valid(raise_exception=True)
-    values = data.validated_data
+    return data.validated_data
+
+
+def _mark_paid(request, batch_id: int, values: dict) -> Response:
     batch, recorded = payouts.batch_mark_paid(actor=request.user, batch_id=batch_id,
                                               bank_reference=values["bank_reference"], paid_on=values["paid_on"],
                                               failures=[dict(f) for f in values["failures"]])
@@ -174,16 +190,12 @@ class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             return self.queryset
         return selectors.visible_batches(self.request.user).prefetch_related("items__batch")
 
-    def _owner_only(self, request):
-        if not (request.user.is_admin_role or request.user.role == Role.BROKER_OWNER):
-            raise Forbidden(gettext("Only the broker's owner may do this."))
-
     @extend_schema(responses={(200, "text/csv"): bytes})
     @action(detail=True, methods=["get"], url_path="bank-file")
     def bank_file(self, request, pk=None):
         """The bank batch file (CSV: worker, bank, account, amount, reference). The owner only."""
-        self._owner_only(request)
-        batch = self.get_object()
+        batch = self.get_object()  # first: who may not see the batch gets 404, not 403
+        _owner_only(request.user)
         return _file(payouts.bank_file(batch), "text/csv; charset=utf-8",
                      f"payroll-{batch.run.month:%Y-%m}-batch-{batch.number}.csv", attachment=True)
 
@@ -200,13 +212,17 @@ class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def paid(self, request, pk=None):
         """Record the bank's answer once: every payment paid except the listed failures. The same
         answer again returns the batch (200); a different one is a 409."""
-        return _mark_paid(request, self.get_object().pk)
+        batch = self.get_object()
+        _owner_only(request.user)
+        return _mark_paid(request, batch.pk, _bank_answer(request))
 
     @extend_schema(request=None, responses={201: s.PayoutBatchSerializer, 200: s.PayoutBatchSerializer})
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
         """A new batch for the failed payments (201); asked again, the same batch (200)."""
-        batch, created = payouts.batch_retry(actor=request.user, batch_id=self.get_object().pk)
+        original = self.get_object()
+        _owner_only(request.user)
+        batch, created = payouts.batch_retry(actor=request.user, batch_id=original.pk)
         batch = PayoutBatch.objects.select_related("run").prefetch_related("items__batch").get(pk=batch.pk)
         return Response(s.PayoutBatchSerializer(batch).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -255,17 +271,22 @@ class AccountViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def list(self, request):
         as_of = None
         if request.query_params.get("as_of"):
-            as_of = parse_datetime(request.query_params["as_of"]) or (
-                _end_of_day(request.query_params["as_of"]))
+            as_of = _as_of(request.query_params["as_of"])
             if as_of is None:
                 raise ValidationFailed(gettext("Give as_of as a date or a date and time."), field="as_of")
-            if timezone.is_naive(as_of):
-                as_of = timezone.make_aware(as_of)
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         context = {"balances": selectors.balances(page, as_of=as_of)}
         return self.get_paginated_response(s.AccountSerializer(page, many=True, context=context).data)
 
 
-def _end_of_day(value: str):
-    day = parse_date(value)
-    return datetime.combine(day, time.max) if day else None
+def _as_of(value: str):
+    """A date is the end of that day (parse_datetime would read it as its first moment); a date
+    and time is that moment, local unless it gives an offset. None when it is neither."""
+    try:
+        day = parse_date(value)
+        moment = datetime.combine(day, time.max) if day else parse_datetime(value)
+    except ValueError:  # well formed but no such day or time: 2026-02-30, 25:00
+        return None
+    if moment is not None and timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
