@@ -90,7 +90,9 @@ def outstanding(invoice: Invoice) -> Decimal:
 def payment_record(*, actor: User, invoice_id: int, amount: Decimal, paid_on: date, reference: str,
                    key: str) -> Payment:
     """The firm records a payment; the same key again returns it (a retried request)."""
-    invoice = Invoice.objects.select_for_update().select_related("firm", "broker").filter(pk=invoice_id).first()
+    # the invoice row only: locking the joined organisations would hold up every write naming them
+    invoice = (Invoice.objects.select_for_update(of=("self",)).select_related("firm", "broker")
+               .filter(pk=invoice_id).first())
     if invoice is None or not (actor.is_admin_role or (actor.is_firm_member and actor.organisation_id == invoice.firm_id)):
         raise NotFound()
     previous = Payment.objects.filter(idempotency_key=key).first()

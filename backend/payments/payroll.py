@@ -268,10 +268,11 @@ def payroll_preview(*, actor: User, month: str | date, broker_id: int | None = N
     """Create the month's run as a preview, or recompute the preview there is. Returns the run
     and whether it was created."""
     month = parse_month(month)
-    if actor.is_admin_role and broker_id is not None:
-        broker = Organisation.objects.filter(pk=broker_id, kind=Organisation.Kind.BROKER).first()
+    if actor.is_admin_role:
+        broker = Organisation.objects.filter(pk=broker_id, kind=Organisation.Kind.BROKER).first() \
+            if broker_id is not None else None
         if broker is None:
-            raise ValidationFailed(_("No such broker."), field="broker")
+            raise ValidationFailed(_("Name the broker whose payroll this is."), field="broker")
     else:
         broker_id = _owner_broker(actor)
     if month > timezone.localdate():

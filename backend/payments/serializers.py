@@ -1,11 +1,12 @@
 from decimal import Decimal
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import Account, Invoice, InvoiceLine, Payment, PayoutBatch, PayoutItem, PayrollRun, Payslip, PayslipLine
 from .payouts import batch_totals
-from .payroll import describe
+from .payroll import NO_BANK_ACCOUNT, describe
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer):
@@ -91,11 +92,18 @@ class PayslipLineSerializer(serializers.ModelSerializer):
 class PayoutItemSerializer(serializers.ModelSerializer):
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     batch_number = serializers.IntegerField(source="batch.number", read_only=True)
+    failure_label = serializers.SerializerMethodField()
 
     class Meta:
         model = PayoutItem
         fields = ["id", "batch", "batch_number", "worker", "account_holder", "bank_name", "bank_account", "amount",
-                  "reference", "status", "status_label", "failure_reason", "retried_in", "paid_on"]
+                  "reference", "status", "status_label", "failure_reason", "failure_label", "retried_in", "paid_on"]
+
+    def get_failure_label(self, item) -> str:
+        """The failure in the reader's language: the bank's own words, or why it was held back."""
+        if item.failure_reason == NO_BANK_ACCOUNT:
+            return gettext("No bank details on file")
+        return item.failure_reason
 
 
 class PayslipSerializer(serializers.ModelSerializer):

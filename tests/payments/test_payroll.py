@@ -501,6 +501,11 @@ def test_only_the_brokers_owner_previews_and_closes(w):
     # the rival's own month is its own run, with none of this broker's work
     rival_run, created = payroll_preview(actor=w.p.rival_broker, month=ym(last_month()))
     assert created and rival_run.broker_id == w.p.rival_org.pk and not rival_run.payslips.exists()
+    # an administrator previews a broker's payroll by naming the broker, and must name one
+    with pytest.raises(ValidationFailed) as raised:
+        payroll_preview(actor=w.p.admin, month=last_month())
+    assert list(raised.value.fields) == ["broker"]
+    assert payroll_preview(actor=w.p.admin, month=last_month(), broker_id=w.p.broker_org.pk)[0].pk == run.pk
     # an administrator closes any broker's run
     assert payroll_close(actor=w.p.admin, run_id=run.pk).status == PayrollRun.Status.CLOSED
 

@@ -439,6 +439,9 @@ def test_a_worker_without_bank_details_is_held_back(month_held, client_for):
     batch = ok(broker.get(f"/api/payout-batches/{batch_id}/"))
     held = next(i for i in batch["items"] if i["worker"] == m.held.pk)
     assert (held["status"], held["failure_reason"], held["amount"]) == ("failed", "no_bank_account", "1.25")
+    assert held["failure_label"] == "未登记银行账户"
+    assert ok(broker.get(f"/api/payout-batches/{batch_id}/", HTTP_ACCEPT_LANGUAGE="en"))["items"][
+        [i["worker"] for i in batch["items"]].index(m.held.pk)]["failure_label"] == "No bank details on file"
     assert batch["totals"] == {"payments": 2, "amount": "235.88", "paid": "0.00", "failed": "1.25", "held": 1}
     # not in the bank file
     rows = bank_csv(broker.get(f"/api/payout-batches/{batch_id}/bank-file/"))
