@@ -78,7 +78,9 @@ def main() -> None:
         lines += PayslipLine.objects.filter(payslip__run=run).count()
         # 50 late logs for the closed month, then next month's preview settles them as adjustments
         members = list(Membership.objects.filter(broker_id=broker_id).values_list("worker_id", flat=True)[:50])
-        bundles = list(Bundle.objects.filter(broker_id=broker_id).select_related("award")[:5])
+        # bundles with no logs yet: the generated month piles a broker's logs into few bundles
+        bundles = list(Bundle.objects.filter(broker_id=broker_id).exclude(piece_logs__isnull=False)
+                       .select_related("award")[:5])
         procedures = list(bundles[0].award.order.procedures.values_list("pk", flat=True))
         late = [{"worker": w, "bundle": rng.choice(bundles).pk, "procedure": rng.choice(procedures), "quantity": 1,
                  "work_date": month_start + timedelta(days=3), "client_id": uuid.uuid4().hex} for w in members]
