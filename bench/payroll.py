@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from piecelogs import REPO, build, parse, pct, recreate_database, timed  # noqa: E402
+from piecelogs import REPO, build, parse, pct, scratch_database, timed  # noqa: E402
 
 sys.path.insert(0, str(REPO / "backend"))
 
@@ -36,16 +36,7 @@ def main() -> None:
     sys.argv += [] if any(a.startswith("--db") for a in sys.argv) else ["--db", "lailiao_bench_payroll"]
     args = parse()
     month_start = date.fromisoformat(args.month)
-    recreate_database(args.server, args.db)
-    os.environ.update(DATABASE_URL=f"{args.server}/{args.db}", DJANGO_SETTINGS_MODULE="config.settings.base",
-                      LAILIAO_VAR_DIR=str(Path("/tmp") / f"{args.db}-var"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    call_command("migrate", verbosity=0)
+    connection = scratch_database(args)
     started = time.perf_counter()
     with connection.cursor() as cursor:
         build(args, cursor, month_start)

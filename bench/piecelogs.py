@@ -53,6 +53,21 @@ def recreate_database(server: str, name: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def scratch_database(args):
+    """Recreate the scratch database, point Django at it, migrate; returns the connection."""
+    recreate_database(args.server, args.db)
+    os.environ.update(DATABASE_URL=f"{args.server}/{args.db}", DJANGO_SETTINGS_MODULE="config.settings.base",
+                      LAILIAO_VAR_DIR=str(Path("/tmp") / f"{args.db}-var"))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    return connection
+
+
 def timed(fn, repeat: int = 1) -> list[float]:
     out = []
     for _ in range(repeat):
@@ -168,17 +183,7 @@ def main() -> None:
     args = parse()
     month_start = date.fromisoformat(args.month)
     month_end = (month_start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    url = f"{args.server}/{args.db}"
-    recreate_database(args.server, args.db)
-    os.environ.update(DATABASE_URL=url, DJANGO_SETTINGS_MODULE="config.settings.base",
-                      LAILIAO_VAR_DIR=str(Path("/tmp") / f"{args.db}-var"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    call_command("migrate", verbosity=0)
+    connection = scratch_database(args)
     started = time.perf_counter()
     with connection.cursor() as cursor:
         build(args, cursor, month_start)

@@ -16,40 +16,17 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.realtime import groups, publish
 
+from .errors import BatchAlreadyPaid, BatchNotPaid, NothingToRetry, RunNotClosed
 from .models import Account, PayoutBatch, PayoutItem, PayrollRun
 from .payroll import NO_BANK_ACCOUNT, ZERO, _item_for, _owner_broker
 from .services import account_for, ledger_post
 
 P = Account.Purpose
-
-
-# Lazy: a message is translated when raised, in the reader's language, not once at import.
-
-class RunNotClosed(Conflict):
-    code = "run_not_closed"
-    default_message = gettext_lazy("Only a closed payroll run is paid.")
-
-
-class BatchAlreadyPaid(Conflict):
-    code = "batch_already_paid"
-    default_message = gettext_lazy("This batch was already recorded as paid with bank reference %(reference)s.")
-
-
-class BatchNotPaid(Conflict):
-    code = "batch_not_paid"
-    default_message = gettext_lazy("Record the bank's answer for this batch before retrying its failures.")
-
-
-class NothingToRetry(Conflict):
-    code = "nothing_to_retry"
-    default_message = gettext_lazy(
-        "No failed payment of this batch can be retried: none failed, or bank details are missing.")
 
 
 def _locked_batch(actor: User, batch_id: int) -> PayoutBatch:

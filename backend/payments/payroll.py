@@ -30,16 +30,16 @@ from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from accounts.models import Organisation, User
 from accounts.selectors import minimum_wage_for
 from brokers.models import Attendance, BrokerProfile, PieceLog, WorkMode, Worker
 from brokers.services.piecework import hold_payroll_open
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import NotFound, ValidationFailed
 from core.money import line_amount, round_amount
 from core.realtime import groups, publish
 
+from .errors import EarlierRunOpen, MonthNotOver, PeriodClosed, RunNotPreview
 from .models import Account, PayoutBatch, PayoutItem, PayrollRun, Payslip, PayslipLine
 from .services import account_for, ledger_post
 
@@ -67,30 +67,6 @@ def month_end(month: date) -> date:
 
 def next_month(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
-
-
-# --- errors ------------------------------------------------------------------------------------
-# Lazy: a message is translated when raised, in the reader's language, not once at import.
-
-class RunNotPreview(Conflict):
-    code = "run_closed"
-    default_message = gettext_lazy("This payroll run is closed; its payslips cannot change.")
-
-
-class PeriodClosed(Conflict):
-    code = "period_closed"
-    default_message = gettext_lazy(
-        "Payroll for %(month)s or a later month is closed; late work goes into the next open month.")
-
-
-class EarlierRunOpen(Conflict):
-    code = "earlier_run_open"
-    default_message = gettext_lazy("Close the payroll of %(month)s first: months close in order.")
-
-
-class MonthNotOver(Conflict):
-    code = "month_not_over"
-    default_message = gettext_lazy("The month is not over yet; a run closes after its last day.")
 
 
 # --- computing ---------------------------------------------------------------------------------

@@ -15,11 +15,11 @@ from accounts.models import MinimumWage
 from brokers import services as bs
 from brokers.models import Attendance, Membership, PieceLog, WorkMode, Worker
 from core.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from payments.errors import BatchAlreadyPaid, EarlierRunOpen, MonthNotOver, PeriodClosed, RunNotPreview
 from payments.models import Account, Entry, PayoutBatch, PayoutItem, PayrollRun, Payslip, PayslipLine, Transaction
-from payments.payouts import BatchAlreadyPaid, batch_mark_paid
+from payments.payouts import batch_mark_paid
 from payments.payroll import (
-    EarlierRunOpen, MonthNotOver, PeriodClosed, RunNotPreview, Window, describe, month_end, payroll_close,
-    payroll_preview, payroll_recompute, reconciliation, settled_logs,
+    Window, describe, month_end, payroll_close, payroll_preview, payroll_recompute, reconciliation, settled_logs,
 )
 from payments.selectors import balance
 from payments.services import account_for

@@ -24,8 +24,9 @@ from hypothesis import strategies as st
 
 from brokers import services as bs
 from brokers.models import Membership, PieceLog, WorkMode
+from payments.errors import BatchAlreadyPaid
 from payments.models import Account, Entry, PayoutBatch, PayoutItem, PayrollRun, PayslipLine, Transaction
-from payments.payouts import BatchAlreadyPaid, batch_mark_paid
+from payments.payouts import batch_mark_paid
 from payments.payroll import Window, month_end, payroll_close, payroll_preview, settled_logs
 from payments.selectors import balance
 from payments.services import account_for
