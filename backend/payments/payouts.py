@@ -99,7 +99,8 @@ def batch_mark_paid(*, actor: User, batch_id: int, bank_reference: str, paid_on:
                   item.amount) for item in sorted(paid, key=lambda i: i.worker_id)]
         lines.append((account_for(purpose=P.BROKER_CASH, organisation=run.broker), -total))
         batch.ledger = ledger_post(key=f"payout:{batch.pk}", kind="payout",
-                                   memo=f"payroll {run.broker_id} {run.month:%Y-%m} batch {batch.number} {bank_reference}",
+                                   memo=f"payroll {run.broker_id} {run.month:%Y-%m} batch {batch.number} "
+                                        f"{bank_reference}",
                                    lines=lines, actor=actor)
     PayoutItem.objects.filter(pk__in=[item.pk for item in paid]).update(status=PayoutItem.Status.PAID, paid_on=paid_on)
     for worker_id, reason in failed.items():

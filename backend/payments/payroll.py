@@ -194,10 +194,11 @@ def compute(broker_id: int, month: date, window: Window) -> list[Draft]:
             counted = min(Decimal(present), wage.days_per_month)
             minimum = round_amount(wage.monthly_amount * counted / wage.days_per_month)
             if earned + bonus < minimum:
+                days = int(counted) if counted == int(counted) else str(counted)
                 own.append({"kind": K.MINIMUM_WAGE_TOP_UP, "work_month": month, "amount": minimum - earned - bonus,
-                            "params": {"present": int(counted) if counted == int(counted) else str(counted), "monthly": str(wage.monthly_amount),
-                                       "days": str(wage.days_per_month),
-                                       "minimum": str(minimum), "earned": str(earned + bonus)}})
+                            "params": {"present": days, "monthly": str(wage.monthly_amount),
+                                       "days": str(wage.days_per_month), "minimum": str(minimum),
+                                       "earned": str(earned + bonus)}})
         if draft.total < 0:
             own.append({"kind": K.CARRIED_FORWARD, "work_month": month, "amount": -draft.total,
                         "params": {"month": f"{next_month(month):%Y-%m}"}})
@@ -372,7 +373,7 @@ def describe(line: PayslipLine) -> tuple[str, str]:
                   "pay and bonus were %(earned)s") % p)
     if line.kind == K.CARRIED_IN:
         return str(K.CARRIED_IN.label), _("The negative balance of %(month)s's payslip") % p
-    return str(K.CARRIED_FORWARD.label), _("Nobody is paid a negative amount: carried to %(month)s") % p
+    return str(K.CARRIED_FORWARD.label), _("Nobody is paid a negative amount: carried to the next payroll")
 
 
 def setting_auto_close_day() -> int:

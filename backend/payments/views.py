@@ -173,7 +173,8 @@ def _mark_paid(request, batch_id: int, values: dict) -> Response:
                                               bank_reference=values["bank_reference"], paid_on=values["paid_on"],
                                               failures=[dict(f) for f in values["failures"]])
     batch = PayoutBatch.objects.select_related("run").prefetch_related("items__batch").get(pk=batch.pk)
-    return Response(s.PayoutBatchSerializer(batch).data, status=status.HTTP_201_CREATED if recorded else status.HTTP_200_OK)
+    return Response(s.PayoutBatchSerializer(batch).data,
+                    status=status.HTTP_201_CREATED if recorded else status.HTTP_200_OK)
 
 
 class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -224,7 +225,8 @@ class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         _owner_only(request.user)
         batch, created = payouts.batch_retry(actor=request.user, batch_id=original.pk)
         batch = PayoutBatch.objects.select_related("run").prefetch_related("items__batch").get(pk=batch.pk)
-        return Response(s.PayoutBatchSerializer(batch).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(s.PayoutBatchSerializer(batch).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class PayslipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
