@@ -117,7 +117,25 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # Each consumer waits for its next message with a blocking BZPOPMIN of
+                        # 5 s (RedisChannelLayer.brpop_timeout). redis-py 8 reads with a default
+                        # socket_timeout of 5 s too, so an idle socket lost that race: TimeoutError,
+                        # and daphne closed the websocket with 1011 every ~5 s (channels_redis
+                        # issue #422). The read timeout must outlast the blocking pop, but not be
+                        # infinite: a dead Redis connection still fails within 15 s (the client
+                        # reconnects) instead of leaving open a socket that hears nothing.
+                        "socket_timeout": 15,
+                        "socket_connect_timeout": 5,
+                        # TCP keepalive probes (redis-py's: idle 30 s, every 5 s, 3 probes), and a
+                        # PING before reusing a pooled connection idle for 30 s, so a group_send
+                        # after a quiet hour meets no socket a proxy or NAT silently dropped.
+                        "socket_keepalive": True,
+                        "health_check_interval": 30,
+                    }
+                ],
                 # The default capacity of 100 drops messages silently under bursts.
                 "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1500),
                 "expiry": 60,
