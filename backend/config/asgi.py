@@ -9,7 +9,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from core.realtime.auth import TokenOrSessionAuthMiddlewareStack  # noqa: E402
 from core.realtime.routing import websocket_urlpatterns  # noqa: E402
@@ -17,8 +16,8 @@ from core.realtime.routing import websocket_urlpatterns  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            TokenOrSessionAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        # Origins and credentials are checked together (core.realtime.auth): a token client
+        # without Origin may connect, a browser page only from an allowed origin.
+        "websocket": TokenOrSessionAuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
     }
 )

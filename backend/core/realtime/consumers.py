@@ -1,9 +1,11 @@
-"""The one websocket consumer, at /ws/events/: refuse anonymous users, join only the groups
+"""The one websocket consumer, at /ws/events/: refuse anonymous users (4401), join only the groups
 this user may see, relay events as JSON `{"id", "type", "at", "payload"}`."""
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from .auth import NOT_AUTHENTICATED
 
 
 class EventsConsumer(AsyncJsonWebsocketConsumer):
@@ -12,7 +14,10 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
-            await self.close(code=4401)
+            # ConnectionPolicyMiddleware refuses these before routing; accept first, as it does,
+            # so that the client reads the code (a close before accept is an HTTP 403).
+            await self.accept()
+            await self.close(code=NOT_AUTHENTICATED)
             return
         from accounts.permissions import event_groups_for
 
