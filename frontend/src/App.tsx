@@ -122,7 +122,7 @@ export default function App() {
         <Layout.Content style={{ padding: '0 16px' }}>{content}</Layout.Content>
         {auth.status === 'authenticated' && (
           <Layout.Footer style={{ padding: '12px 24px' }}>
-            <StatusFooter key={auth.me.id} />
+            <StatusFooter key={auth.me.id} onReconnect={loadMe} onRefused={loadMe} />
           </Layout.Footer>
         )}
       </Layout>

@@ -1,70 +1,41 @@
 import { Badge, Space, Typography } from 'antd'
-import { useEffect, useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import { eventsSocketUrl, parseEventType } from '../ws'
+import { eventsSocketUrl, openEventsSocket, type SocketStatus } from '../ws'
 
-type WsStatus = 'connecting' | 'connected' | 'disconnected'
-
-const MAX_RETRY_DELAY_MS = 30_000
-// The server closes with 4401 when the connection is not authenticated:
-// retrying would not help until the user logs in again.
-const NO_RETRY_CLOSE_CODES = new Set([4401, 4403])
+interface Props {
+  /** open again after a drop: refetch what is on screen (events sent meanwhile were missed) */
+  onReconnect?: () => void
+  /** refused (4401/4403): not retried; check whether the user is still logged in */
+  onRefused?: () => void
+}
 
 /**
- * Opens the /ws/events/ WebSocket while mounted (only when logged in) and
- * shows whether it is connected and the type of the last event received.
- * Reconnects with capped exponential back-off, except after an
- * authentication refusal.
+ * Opens the /ws/events/ WebSocket while mounted (only when logged in) and shows whether it is
+ * connected and the type of the last event received. After a drop it reconnects with capped,
+ * jittered exponential back-off (ws.ts) and then calls onReconnect; after a refusal it stops.
  */
-export default function StatusFooter() {
+export default function StatusFooter({ onReconnect, onRefused }: Props) {
   const { t } = useTranslation()
-  const [status, setStatus] = useState<WsStatus>('connecting')
+  const [status, setStatus] = useState<SocketStatus>('connecting')
   const [lastEvent, setLastEvent] = useState<string | null>(null)
+  // the socket lives as long as the component; the callbacks may change on every render
+  const callbacks = useRef({ onReconnect, onRefused })
+  useEffect(() => {
+    callbacks.current = { onReconnect, onRefused }
+  }, [onReconnect, onRefused])
 
   useEffect(() => {
-    let socket: WebSocket | null = null
-    let retryTimer: ReturnType<typeof setTimeout> | undefined
-    let attempts = 0
-    let stopped = false
-
-    const connect = () => {
-      if (stopped) return
-      setStatus('connecting')
-      try {
-        socket = new WebSocket(eventsSocketUrl(window.location))
-      } catch {
-        scheduleRetry()
-        return
-      }
-      socket.onopen = () => {
-        attempts = 0
-        setStatus('connected')
-      }
-      socket.onmessage = (ev: MessageEvent) => {
-        const type = parseEventType(ev.data)
-        if (type) setLastEvent(type)
-      }
-      socket.onclose = (ev: CloseEvent) => {
-        socket = null
-        if (stopped) return
-        setStatus('disconnected')
-        if (!NO_RETRY_CLOSE_CODES.has(ev.code)) scheduleRetry()
-      }
-    }
-
-    const scheduleRetry = () => {
-      if (stopped) return
-      const delay = Math.min(MAX_RETRY_DELAY_MS, 1000 * 2 ** attempts)
-      attempts += 1
-      retryTimer = setTimeout(connect, delay)
-    }
-
-    connect()
-    return () => {
-      stopped = true
-      clearTimeout(retryTimer)
-      socket?.close()
-    }
+    const socket = openEventsSocket({
+      url: eventsSocketUrl(window.location),
+      onStatus: setStatus,
+      onEvent: (event) => {
+        if (event.type !== 'hello' && event.type !== 'pong') setLastEvent(event.type)
+      },
+      onReconnect: () => callbacks.current.onReconnect?.(),
+      onRefused: () => callbacks.current.onRefused?.(),
+    })
+    return () => socket.close()
   }, [])
 
   const badge =
