@@ -83,8 +83,8 @@ def daphne_server(tmp_path):
 
 
 class TokenSocket:
-    """A websocket client as a script would be: a token header and no Origin. Just enough RFC 6455
-    (the test process cannot import autobahn's asyncio side: channels.testing chose twisted)."""
+    """A websocket client as a script would be: a token header and no Origin. Just enough RFC 6455:
+    autobahn's asyncio client cannot load here, daphne (an installed app) chose twisted for txaio."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         self.writer = writer
