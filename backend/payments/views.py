@@ -314,7 +314,7 @@ class MyEarningsView(APIView):
         worker = getattr(request.user, "worker", None)
         if worker is None:
             raise NotFound()
-        query = s.EarningsQuery(data=request.query_params)
+        query = s.EarningsQuery(data=request.query_params.dict())  # a plain dict: `?month=` is no default
         query.is_valid(raise_exception=True)
         month = brokers.earnings_month(worker, query.validated_data.get("month"))
         earnings = brokers.worker_earnings(worker, month=month)

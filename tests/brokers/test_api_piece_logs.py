@@ -374,8 +374,8 @@ def test_earnings_round_once_per_line_not_per_log(api_world, client_for):
                            format="json").json()["amount_unrounded"] for _ in range(3)]
     assert amounts == ["0.0050", "0.0050", "0.0050"]  # a log is not paid on its own: unrounded
     earnings = client_for(login).get("/api/me/earnings/").json()
-    assert earnings["month_lines"] == [{"broker_id": p.broker.organisation_id, "broker_name": p.broker.organisation.name,
-                                        "month": f"{timezone.localdate():%Y-%m}", "procedure_id": bead.pk,
+    assert earnings["month_lines"] == [{"broker_id": p.broker.organisation_id,
+                                        "broker_name": p.broker.organisation.name, "month": f"{timezone.localdate():%Y-%m}", "procedure_id": bead.pk,
                                         "procedure_name": "穿小珠", "rate": "0.0050", "quantity": 3,
                                         "amount": "0.02"}]  # 3 × 0.005 = 0.015 → 0.02
     assert earnings["today"] == "0.02"
@@ -407,8 +407,9 @@ def test_a_reversal_corrects_at_the_logs_own_rate_once(api_world, client_for):
     reversed_ = broker.post(url, {"reason": "多记了四件", "quantity": 4}, format="json")
     assert reversed_.status_code == 201, reversed_.json()
     body = reversed_.json()
-    assert (body["quantity"], body["rate"], body["amount_unrounded"], body["reverses"], body["reason"], body["work_date"]) == (
-        -4, "0.3000", "-1.2000", world.plain.pk, "多记了四件", world.plain.work_date.isoformat())
+    assert (body["quantity"], body["rate"], body["amount_unrounded"], body["reverses"], body["reason"],
+            body["work_date"]) == (-4, "0.3000", "-1.2000", world.plain.pk, "多记了四件",
+                                   world.plain.work_date.isoformat())
 
     # not twice; and a reversal is not itself reversed
     refused_and_unchanged(lambda: broker.post(url, {"reason": "再来一次"}, format="json"), 409, "already_reversed")
