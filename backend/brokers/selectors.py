@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Min, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.permissions import county_id_of
 from accounts.selectors import minimum_wage_for
+from core.errors import ValidationFailed
 from core.money import line_amount
 from orders.models import Award
 
@@ -55,8 +58,26 @@ def visible_bundles(user: User) -> QuerySet[Bundle]:
     return qs.none()
 
 
+def month_of(value) -> date:
+    """A TruncMonth value as a date: a date on PostgreSQL, maybe a datetime on SQLite."""
+    return value.date() if hasattr(value, "date") and callable(value.date) else value
+
+
+def piece_line_rows(logs: QuerySet[PieceLog], *keys: str) -> list[dict]:
+    """The one grouping of piece logs into pay lines, shared by the worker's earnings and payroll:
+    per `keys` (payroll: the worker; her earnings: the broker), work month, procedure and rate,
+    the pieces summed. Each row becomes one line, rounded once (`core.money.line_amount`)."""
+    return list(logs.annotate(work_month=TruncMonth("work_date"))
+                .values(*keys, "work_month", "procedure_id", "procedure__name", "rate")
+                .annotate(quantity=Sum("quantity"))
+                .order_by(*keys, "work_month", "procedure_id", "rate"))
+
+
 @dataclass(frozen=True)
 class EarningLine:
+    broker_id: int
+    broker_name: str
+    month: date  # the work month: the payslip of that month pays the line
     procedure_id: int
     procedure_name: str
     rate: Decimal
@@ -65,35 +86,62 @@ class EarningLine:
 
 
 def earning_lines(logs: QuerySet[PieceLog]) -> list[EarningLine]:
-    rows = (logs.values("procedure_id", "procedure__name", "rate").annotate(quantity=Sum("quantity"))
-            .order_by("procedure_id", "rate"))
-    return [EarningLine(r["procedure_id"], r["procedure__name"], r["rate"], r["quantity"],
-                        line_amount(r["quantity"], r["rate"])) for r in rows if r["quantity"]]
+    """A worker's logs as the lines a payslip pays: one per broker, work month, procedure and rate."""
+    return [EarningLine(r["broker_id"], r["broker__name"], month_of(r["work_month"]), r["procedure_id"],
+                        r["procedure__name"], r["rate"], r["quantity"], line_amount(r["quantity"], r["rate"]))
+            for r in piece_line_rows(logs, "broker_id", "broker__name") if r["quantity"]]
+
+
+def lines_total(lines: list[EarningLine]) -> Decimal:
+    """A total is the sum of rounded lines, never rounded again."""
+    return sum((line.amount for line in lines), Decimal("0.00"))
 
 
 @dataclass(frozen=True)
 class Earnings:
-    today: Decimal
-    week: Decimal
+    """Provisional pay for one month (pending payroll). `month` is that month's total; `today`
+    and `week` (None for a past month) are the sums of their own lines: the pieces of today, and
+    of Monday to today, grouped and rounded as a payslip would (a week across two months has a
+    line per month). Each figure adds up from the lines shown beside it."""
+
+    period: date  # the first of the month
+    current: bool
+    today: Decimal | None
+    week: Decimal | None
     month: Decimal
+    today_lines: list[EarningLine]
+    week_lines: list[EarningLine]
     month_lines: list[EarningLine]
+    logs: list[PieceLog]
 
 
-def worker_earnings(worker: Worker, *, today: date | None = None) -> Earnings:
-    """Provisional pay (pending payroll) for today, this week and this month: three grouped
-    queries over the worker's logs."""
+def worker_earnings(worker: Worker, *, month: date | None = None, today: date | None = None) -> Earnings:
+    """A worker's provisional pay for `month` (default: this month, up to today), by line, with
+    her logs of the month at their unrounded amounts. One grouped query per figure, one for the
+    logs."""
     today = today or timezone.localdate()
+    period = (month or today).replace(day=1)
+    current = period == today.replace(day=1)
     logs = PieceLog.objects.filter(worker=worker)
-    week_start = today - timedelta(days=today.weekday())
-    month_start = today.replace(day=1)
+    last_day = today if current else date(period.year + period.month // 12, period.month % 12 + 1, 1) - timedelta(1)
+    month_logs = logs.filter(work_date__gte=period, work_date__lte=last_day)
+    month_lines = earning_lines(month_logs)
+    today_lines = week_lines = []
+    if current:
+        today_lines = earning_lines(logs.filter(work_date=today))
+        week_lines = earning_lines(logs.filter(work_date__gte=today - timedelta(days=today.weekday()),
+                                               work_date__lte=today))
+    return Earnings(
+        period=period, current=current,
+        today=lines_total(today_lines) if current else None, week=lines_total(week_lines) if current else None,
+        month=lines_total(month_lines), today_lines=today_lines, week_lines=week_lines, month_lines=month_lines,
+        logs=list(month_logs.select_related("procedure", "broker").order_by("work_date", "id")),
+    )
 
-    def total(since: date) -> Decimal:
-        return sum((line.amount for line in earning_lines(logs.filter(work_date__gte=since, work_date__lte=today))),
-                   Decimal("0.00"))
 
-    month_lines = earning_lines(logs.filter(work_date__gte=month_start, work_date__lte=today))
-    return Earnings(today=total(today), week=total(week_start),
-                    month=sum((line.amount for line in month_lines), Decimal("0.00")), month_lines=month_lines)
+def first_membership_month(worker: Worker) -> date | None:
+    started = Membership.objects.filter(worker=worker).aggregate(first=Min("started_on"))["first"]
+    return started.replace(day=1) if started else None
 
 
 def bundle_progress(bundle_ids: list[int]) -> dict[int, dict[int, int]]:
@@ -175,3 +223,23 @@ def weekly_capacity(broker_id: int, *, start: date, weeks: int) -> list[dict]:
         out.append({"week_start": week_start, "workers": len(workers), "worker_days": worker_days,
                     "unavailable_worker_days": unavailable})
     return out
+
+
+def earnings_month(worker: Worker, month: date | None, *, today: date | None = None) -> date:
+    """The month whose earnings she may ask for: this month (the default) or an earlier one since
+    the month she first joined a broker. Anything else is a 400 naming `month`."""
+    this_month = (today or timezone.localdate()).replace(day=1)
+    if month is None or month == this_month:
+        return this_month
+    shown = f"{month.year:04d}-{month.month:02d}"
+    if month > this_month:
+        raise ValidationFailed(_("%(month)s has not begun: earnings are for this month or an earlier one.")
+                               % {"month": shown}, field="month")
+    first = first_membership_month(worker)
+    if first is None:
+        raise ValidationFailed(_("You have not joined a broker yet: there are only this month's earnings."),
+                               field="month")
+    if month < first:
+        raise ValidationFailed(_("No earnings before %(first)s, the month you first joined a broker.")
+                               % {"first": f"{first:%Y-%m}"}, field="month")
+    return month

@@ -5,11 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Jurisdiction
 from accounts.serializers import JurisdictionBriefSerializer
-from core.money import RATE_DIGITS, RATE_PLACES
+from core.money import AMOUNT_DIGITS, AMOUNT_PLACES, RATE_DIGITS, RATE_PLACES, RATE_QUANTUM
 
 from .models import (
     Attendance, Availability, BrokerProfile, Bundle, Dispute, HouseholdTag, PieceLog, ProcessingSite,
@@ -230,24 +231,33 @@ class BulkPieceLogEnvelope(serializers.Serializer):
     rows = serializers.ListField(child=serializers.DictField(), allow_empty=False, max_length=MAX_BULK_ROWS)
 
 
+def unrounded_amount(log) -> Decimal:
+    """quantity × rate exactly, in rate precision: a log is never paid on its own (the payslip
+    pays its line, the pieces of a procedure and rate summed over the month, rounded once)."""
+    return (Decimal(log.quantity) * log.rate).quantize(RATE_QUANTUM)
+
+
+UNROUNDED_HELP = ("quantity × rate, unrounded (4 places). Not what is paid: pay is per line (procedure and rate "
+                  "summed over the month) rounded once to the fen; see GET /api/me/earnings/.")
+
+
 class PieceLogSerializer(serializers.ModelSerializer):
     worker_name = serializers.CharField(source="worker.name", read_only=True)
     bundle_label = serializers.CharField(source="bundle.__str__", read_only=True)
     procedure_name = serializers.CharField(source="procedure.name", read_only=True)
     recorded_by_name = serializers.CharField(source="recorded_by.__str__", read_only=True)
     source_label = serializers.CharField(source="get_source_display", read_only=True)
-    amount = serializers.SerializerMethodField()
+    amount_unrounded = serializers.SerializerMethodField(help_text=UNROUNDED_HELP)
 
     class Meta:
         model = PieceLog
         fields = ["id", "worker", "worker_name", "bundle", "bundle_label", "procedure", "procedure_name", "quantity",
-                  "work_date", "rate", "amount", "source", "source_label", "recorded_by_name", "recorded_at",
-                  "client_id", "reverses", "reason"]
+                  "work_date", "rate", "amount_unrounded", "source", "source_label", "recorded_by_name",
+                  "recorded_at", "client_id", "reverses", "reason"]
 
-    def get_amount(self, log) -> str:
-        from core.money import line_amount
-
-        return str(line_amount(log.quantity, log.rate))
+    @extend_schema_field(serializers.DecimalField(max_digits=RATE_DIGITS + 6, decimal_places=RATE_PLACES))
+    def get_amount_unrounded(self, log) -> str:
+        return str(unrounded_amount(log))
 
 
 class ReverseInput(serializers.Serializer):
@@ -256,19 +266,66 @@ class ReverseInput(serializers.Serializer):
     client_id = serializers.CharField(min_length=8, max_length=64, required=False)
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$", "example": "2026-11"})
+class MonthText(serializers.Field):
+    """A month shown as YYYY-MM (the lead may swap in core.fields.MonthField at merge)."""
+
+    def to_representation(self, value) -> str:
+        return f"{value.year:04d}-{value.month:02d}"
+
+
 class EarningLineSerializer(serializers.Serializer):
+    """One line as the payslip will pay it."""
+
+    broker_id = serializers.IntegerField()
+    broker_name = serializers.CharField()
+    month = MonthText(help_text="The work month (YYYY-MM) whose payslip pays the line.")
     procedure_id = serializers.IntegerField()
     procedure_name = serializers.CharField()
     rate = serializers.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES)
     quantity = serializers.IntegerField()
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    amount = serializers.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES,
+                                      help_text="quantity × rate, rounded half up to the fen once: what is paid.")
+
+
+class EarningLogSerializer(serializers.ModelSerializer):
+    """A log of the month: its own amount unrounded, since only lines are paid."""
+
+    procedure_name = serializers.CharField(source="procedure.name", read_only=True)
+    broker_name = serializers.CharField(source="broker.name", read_only=True)
+    amount_unrounded = serializers.SerializerMethodField(help_text=UNROUNDED_HELP)
+    is_paid_amount = serializers.SerializerMethodField(help_text="Always false: a log's figure is not what is paid.")
+
+    class Meta:
+        model = PieceLog
+        fields = ["id", "work_date", "broker", "broker_name", "bundle", "procedure", "procedure_name", "quantity",
+                  "rate", "amount_unrounded", "is_paid_amount", "reverses"]
+
+    @extend_schema_field(serializers.DecimalField(max_digits=RATE_DIGITS + 6, decimal_places=RATE_PLACES))
+    def get_amount_unrounded(self, log) -> str:
+        return str(unrounded_amount(log))
+
+    def get_is_paid_amount(self, log) -> bool:
+        return False
+
+
+def _total(help_text: str, *, nullable: bool = False) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, allow_null=nullable,
+                                    help_text=help_text)
 
 
 class EarningsSerializer(serializers.Serializer):
-    today = serializers.DecimalField(max_digits=14, decimal_places=2)
-    week = serializers.DecimalField(max_digits=14, decimal_places=2)
-    month = serializers.DecimalField(max_digits=14, decimal_places=2)
+    """Provisional pay for one month. Every total is the sum of the rounded lines beside it."""
+
+    period = MonthText(help_text="The month shown (YYYY-MM).")
+    current = serializers.BooleanField(help_text="Whether the month shown is this month.")
+    today = _total("The sum of today_lines (null for a past month).", nullable=True)
+    week = _total("The sum of week_lines: Monday to today, a line per month (null for a past month).", nullable=True)
+    month = _total("The sum of month_lines: the month's piece pay, as its payslips will pay it.")
+    today_lines = EarningLineSerializer(many=True)
+    week_lines = EarningLineSerializer(many=True)
     month_lines = EarningLineSerializer(many=True)
+    logs = EarningLogSerializer(many=True, help_text="The month's logs, each unrounded.")
 
 
 class DisputeSerializer(serializers.ModelSerializer):

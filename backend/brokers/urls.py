@@ -15,6 +15,6 @@ router.register("availability", views.AvailabilityViewSet, basename="availabilit
 
 urlpatterns = [
     path("piece-rates/", views.PieceRateView.as_view(), name="piece-rates"),
-    path("me/earnings/", views.MyEarningsView.as_view(), name="my-earnings"),
+    # me/earnings/ is served by payments (it shows payslips beside the provisional lines)
     *router.urls,
 ]

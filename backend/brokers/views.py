@@ -383,19 +383,6 @@ class PieceLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return Response(s.PieceLogSerializer(reversal).data, status=status.HTTP_201_CREATED)
 
 
-class MyEarningsView(APIView):
-    """The worker's phone: provisional pay today, this week, this month, by procedure and rate."""
-
-    permission_classes = [HasRole.of(Role.WORKER)]
-
-    @extend_schema(responses=s.EarningsSerializer)
-    def get(self, request):
-        worker = getattr(request.user, "worker", None)
-        if worker is None:
-            raise NotFound()
-        return Response(s.EarningsSerializer(selectors.worker_earnings(worker)).data)
-
-
 class DisputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Disputes: a worker opens one on her own log; the broker resolves; the county's auditors
     see them (unresolved ones are the ones to watch)."""

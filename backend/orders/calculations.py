@@ -41,6 +41,16 @@ class MaterialBalance:
     lost_within_allowance: Decimal
     excess_loss: Decimal
     excess_charge: Decimal
+    # consumed + returned beyond what was received: material the records cannot account for
+    # (shown to the firm, never charged); then received + discrepancy = consumed + returned + lost
+    discrepancy: Decimal = Decimal(0)
+
+
+def returnable(*, received: Decimal, returned: Decimal, pieces: int, quantity_per_piece: Decimal) -> Decimal:
+    """What a broker can still send back: what arrived, less what the pieces made so far used and
+    what was already returned (never below nothing)."""
+    left = quantity(received) - quantity(Decimal(pieces) * Decimal(quantity_per_piece)) - quantity(returned)
+    return max(left, Decimal(0)).quantize(QUANTITY_QUANTUM)
 
 
 def reconcile_material(
@@ -56,20 +66,27 @@ def reconcile_material(
     """Where the received material went. Consumption is what the accepted pieces needed; what
     the broker neither used nor returned is loss, free up to the allowance (a percentage of the
     consumption) and charged at the material's unit value beyond it. Material lost in transit
-    (dispatched but not received) is the firm's risk, not the broker's."""
+    (dispatched but not received) is the firm's risk, not the broker's. Returns are refused beyond
+    what remains (`returnable`), but pieces accepted after a return can still use more than the
+    records show received: that gap is the `discrepancy`, so the line always balances:
+    received + discrepancy = consumed + returned + lost within allowance + excess loss."""
+    # sums read back from SQLite may carry float noise: each figure in the column's precision
+    received, returned = quantity(received), quantity(returned)
     consumed = quantity(Decimal(accepted_pieces) * Decimal(quantity_per_piece))
-    loss = max(quantity(Decimal(received) - consumed - Decimal(returned)), Decimal(0))
+    unaccounted = received - consumed - returned
+    loss = max(unaccounted, Decimal(0))
     # Only the allowance is rounded; the excess is the rest of the loss, so the parts add up to
     # what was received and the charge is exactly the stored excess × unit value, rounded once.
     allowance = quantity(consumed * Decimal(loss_allowance_pct) / 100)
     within = min(loss, allowance)
     excess = loss - within
     return MaterialBalance(
-        dispatched=Decimal(dispatched),
-        received=Decimal(received),
+        dispatched=quantity(dispatched),
+        received=received,
         consumed=consumed,
-        returned=Decimal(returned),
+        returned=returned,
         lost_within_allowance=quantity(within),
         excess_loss=quantity(excess),
         excess_charge=line_amount(excess, unit_value),
+        discrepancy=max(-unaccounted, Decimal(0)).quantize(QUANTITY_QUANTUM),
     )

@@ -353,6 +353,12 @@ class ReconciliationLine(models.Model):
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["award", "material"], name="reconciliation_once")]
 
+    @property
+    def discrepancy(self) -> Decimal:
+        """Consumed and returned beyond what was received (0 when the records account for it all):
+        received + discrepancy = consumed + returned + lost within allowance + excess loss."""
+        return self.consumed + self.returned + self.lost_within_allowance + self.excess_loss - self.received
+
 
 class Subcontract(models.Model):
     """In busy season a broker passes part of an award to another broker (seed 002)."""

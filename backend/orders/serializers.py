@@ -298,11 +298,15 @@ class DeliverySerializer(serializers.ModelSerializer):
 class ReconciliationLineSerializer(serializers.ModelSerializer):
     material_name = serializers.CharField(source="material.name", read_only=True)
     excess_charge = MoneyAmountField()
+    discrepancy = serializers.DecimalField(
+        max_digits=14, decimal_places=4, read_only=True,
+        help_text="Consumed and returned beyond what was received (not charged; 0 when all is accounted for): "
+                  "received + discrepancy = consumed + returned + lost_within_allowance + excess_loss.")
 
     class Meta:
         model = ReconciliationLine
         fields = ["material", "material_name", "dispatched", "received", "consumed", "returned",
-                  "lost_within_allowance", "excess_loss", "excess_charge"]
+                  "lost_within_allowance", "excess_loss", "excess_charge", "discrepancy"]
 
 
 class SubcontractSerializer(serializers.ModelSerializer):

@@ -27,13 +27,13 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max, Q, Sum
-from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Organisation, User
 from accounts.selectors import minimum_wage_for
 from brokers.models import Attendance, BrokerProfile, PieceLog, WorkMode, Worker
+from brokers.selectors import month_of, piece_line_rows
 from brokers.services.piecework import hold_payroll_open
 from core.errors import NotFound, ValidationFailed
 from core.money import line_amount, round_amount
@@ -104,11 +104,9 @@ def settled_logs(broker_id: int, month: date, window: Window):
 
 
 def _piece_rows(broker_id: int, month: date, window: Window) -> list[dict[str, Any]]:
-    return list(settled_logs(broker_id, month, window)
-                .annotate(work_month=TruncMonth("work_date"))
-                .values("worker_id", "work_month", "procedure_id", "procedure__name", "rate")
-                .annotate(quantity=Sum("quantity"))
-                .order_by("worker_id", "work_month", "procedure_id", "rate"))
+    # the worker's earnings group her logs the same way (brokers.selectors.piece_line_rows), so
+    # her provisional lines are the payslip's lines
+    return piece_line_rows(settled_logs(broker_id, month, window), "worker_id")
 
 
 def _attendance(broker_id: int, month: date) -> dict[int, tuple[int, int]]:
@@ -126,11 +124,6 @@ def _carried_in(broker_id: int, month: date) -> dict[int, tuple[Decimal, date]]:
     rows = PayslipLine.objects.filter(payslip__run=previous, kind=K.CARRIED_FORWARD).values_list(
         "payslip__worker_id", "amount")
     return {worker_id: (amount, previous.month) for worker_id, amount in rows}
-
-
-def _month_key(value) -> date:
-    # TruncMonth gives a date on PostgreSQL and may give a datetime on SQLite
-    return value.date() if hasattr(value, "date") and callable(value.date) else value
 
 
 @dataclass
@@ -162,7 +155,7 @@ def compute(broker_id: int, month: date, window: Window) -> list[Draft]:
     for row in pieces:
         if not row["quantity"]:
             continue  # a log and its reversal in the same window cancel out
-        work_month = _month_key(row["work_month"])
+        work_month = month_of(row["work_month"])
         lines[row["worker_id"]].append({
             "kind": K.PIECES if work_month == month else K.ADJUSTMENT, "work_month": work_month,
             "procedure_id": row["procedure_id"], "rate": row["rate"], "quantity": row["quantity"],

@@ -1,8 +1,11 @@
+from datetime import date
 from decimal import Decimal
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from brokers.serializers import EarningsSerializer
 
 from .models import Account, Invoice, InvoiceLine, Payment, PayoutBatch, PayoutItem, PayrollRun, Payslip, PayslipLine
 from .payouts import batch_totals
@@ -214,3 +217,35 @@ class AccountSerializer(serializers.ModelSerializer):
 
     def get_balance(self, account) -> str:
         return str(self.context["balances"].get(account.pk, Decimal("0.00")))
+
+
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"  # strict YYYY-MM (the lead may swap in core.fields.MonthField)
+
+
+class EarningsQuery(serializers.Serializer):
+    month = serializers.RegexField(MONTH_PATTERN, required=False,
+                                   error_messages={"invalid": gettext_lazy("Give the month as YYYY-MM.")})
+
+    def validate_month(self, value: str) -> date:
+        year, month = value.split("-")
+        return date(int(year), int(month), 1)
+
+
+class MonthPayrollSerializer(serializers.Serializer):
+    broker_id = serializers.IntegerField()
+    broker_name = serializers.CharField()
+    status = serializers.ChoiceField(choices=["open", *PayrollRun.Status.values[1:]],
+                                     help_text="open: no closed payroll yet, the lines are provisional.")
+    payslip_id = serializers.IntegerField(allow_null=True)
+    provisional_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    payslip_piece_total = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    payslip_total = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True,
+                                             help_text="What the payslip pays: piece lines and any other lines.")
+    difference = serializers.DecimalField(
+        max_digits=14, decimal_places=2, allow_null=True,
+        help_text="provisional_total − payslip_piece_total: work logged or corrected after the close, paid as an "
+                  "adjustment in the next open month.")
+
+
+class MyEarningsSerializer(EarningsSerializer):
+    payroll = MonthPayrollSerializer(many=True, help_text="Per broker of the month: open, or closed with the payslip.")

@@ -10,4 +10,8 @@ router.register("payout-batches", views.PayoutBatchViewSet, basename="payout-bat
 router.register("payslips", views.PayslipViewSet, basename="payslip")
 router.register("ledger/accounts", views.AccountViewSet, basename="ledger-account")
 
-urlpatterns = [path("receivables/", views.ReceivablesView.as_view(), name="receivables"), *router.urls]
+urlpatterns = [
+    path("receivables/", views.ReceivablesView.as_view(), name="receivables"),
+    path("me/earnings/", views.MyEarningsView.as_view(), name="my-earnings"),
+    *router.urls,
+]

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Role
 from accounts.permissions import BROKER_STAFF, HasRole
-from core.errors import Forbidden, ValidationFailed
+from core.errors import Forbidden, NotFound, ValidationFailed
 
 from . import documents, invoicing, payouts, payroll, selectors, serializers as s
 from .models import Account, Invoice, PayoutBatch, PayrollRun, Payslip
@@ -292,3 +292,32 @@ def _as_of(value: str):
     if moment is not None and timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
     return moment
+
+
+class MyEarningsView(APIView):
+    """The worker's phone: her pay for a month (this one by default), line by line as the
+    payslip pays it, her logs unrounded, and each broker's payroll of the month: open, or closed
+    with the payslip's total. Here rather than in brokers because it reads payslips (payments
+    sits above brokers); the provisional figures are brokers' `worker_earnings`."""
+
+    permission_classes = [HasRole.of(Role.WORKER)]
+
+    @extend_schema(
+        parameters=[OpenApiParameter(
+            "month", OpenApiTypes.STR, pattern=s.MONTH_PATTERN, required=False,
+            description="YYYY-MM, zero padded: this month (the default) or an earlier one since she first "
+                        "joined a broker; anything else is a 400 naming `month`.")],
+        responses={200: s.MyEarningsSerializer})
+    def get(self, request):
+        from brokers import selectors as brokers
+
+        worker = getattr(request.user, "worker", None)
+        if worker is None:
+            raise NotFound()
+        query = s.EarningsQuery(data=request.query_params.dict())  # a plain dict: `?month=` is no default
+        query.is_valid(raise_exception=True)
+        month = brokers.earnings_month(worker, query.validated_data.get("month"))
+        earnings = brokers.worker_earnings(worker, month=month)
+        body = s.MyEarningsSerializer({**vars(earnings),
+                                       "payroll": selectors.worker_month_payroll(worker, earnings)}).data
+        return Response(body)

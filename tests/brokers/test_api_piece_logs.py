@@ -314,18 +314,18 @@ def test_a_piece_is_paid_at_the_rate_in_force_when_it_was_logged(api_world, clie
 
     # when a piece is logged now, the rise does not apply yet
     now_log = broker.post("/api/piece-logs/", row(world, quantity=10), format="json").json()
-    assert (now_log["rate"], now_log["amount"]) == ("0.9000", "9.00")
+    assert (now_log["rate"], now_log["amount_unrounded"]) == ("0.9000", "9.0000")
 
     # time moves on: the rise is in force
     PieceRate.objects.filter(rate=Decimal("1.2000")).update(effective_from=timezone.now())
     risen = broker.post("/api/piece-logs/", row(world, quantity=7), format="json").json()
-    assert (risen["rate"], risen["amount"]) == ("1.2000", "8.40")
+    assert (risen["rate"], risen["amount_unrounded"]) == ("1.2000", "8.4000")
 
     # a change from now applies to what is logged after it
     assert broker.post(rates_url, {"award": world.award.pk, "procedure": world.threading.pk, "rate": "1.5000"},
                        format="json").status_code == 201
     latest = broker.post("/api/piece-logs/", row(world, quantity=3), format="json").json()
-    assert (latest["rate"], latest["amount"]) == ("1.5000", "4.50")
+    assert (latest["rate"], latest["amount_unrounded"]) == ("1.5000", "4.5000")
 
     # the earlier logs keep their rates
     assert PieceLog.objects.get(pk=now_log["id"]).rate == Decimal("0.9000")
@@ -371,11 +371,13 @@ def test_earnings_round_once_per_line_not_per_log(api_world, client_for):
     beader, login = logger_with_login(world, p.broker)
     broker = client_for(p.broker)
     amounts = [broker.post("/api/piece-logs/", row(world, worker=beader, bundle=bundle, procedure=bead, quantity=1),
-                           format="json").json()["amount"] for _ in range(3)]
-    assert amounts == ["0.01", "0.01", "0.01"]  # each log on its own: 0.005 rounds half up
+                           format="json").json()["amount_unrounded"] for _ in range(3)]
+    assert amounts == ["0.0050", "0.0050", "0.0050"]  # a log is not paid on its own: unrounded
     earnings = client_for(login).get("/api/me/earnings/").json()
-    assert earnings["month_lines"] == [{"procedure_id": bead.pk, "procedure_name": "穿小珠", "rate": "0.0050",
-                                        "quantity": 3, "amount": "0.02"}]  # 3 × 0.005 = 0.015 → 0.02
+    assert earnings["month_lines"] == [{"broker_id": p.broker.organisation_id,
+                                        "broker_name": p.broker.organisation.name, "month": f"{timezone.localdate():%Y-%m}", "procedure_id": bead.pk,
+                                        "procedure_name": "穿小珠", "rate": "0.0050", "quantity": 3,
+                                        "amount": "0.02"}]  # 3 × 0.005 = 0.015 → 0.02
     assert earnings["today"] == "0.02"
 
 
@@ -405,8 +407,9 @@ def test_a_reversal_corrects_at_the_logs_own_rate_once(api_world, client_for):
     reversed_ = broker.post(url, {"reason": "多记了四件", "quantity": 4}, format="json")
     assert reversed_.status_code == 201, reversed_.json()
     body = reversed_.json()
-    assert (body["quantity"], body["rate"], body["amount"], body["reverses"], body["reason"], body["work_date"]) == (
-        -4, "0.3000", "-1.20", world.plain.pk, "多记了四件", world.plain.work_date.isoformat())
+    assert (body["quantity"], body["rate"], body["amount_unrounded"], body["reverses"], body["reason"],
+            body["work_date"]) == (-4, "0.3000", "-1.2000", world.plain.pk, "多记了四件",
+                                   world.plain.work_date.isoformat())
 
     # not twice; and a reversal is not itself reversed
     refused_and_unchanged(lambda: broker.post(url, {"reason": "再来一次"}, format="json"), 409, "already_reversed")

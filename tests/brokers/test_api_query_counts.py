@@ -107,8 +107,8 @@ def test_earnings_and_attendance_do_not_grow_with_rows(api_world, client_for, dj
     world = api_world
     for _ in range(15):
         log(world.p.broker, world.p.worker_record, world.bundles[1], world.threading, 1)
-    # her record, then one grouped query each for today, the week and the month's lines
-    url, bound = ("/api/me/earnings/", 5) if name == "worker" else ("/api/attendance/", 2)
+    # the user, her record, one grouped query each for today, the week and the month's lines, the logs
+    url, bound = ("/api/me/earnings/", 6) if name == "worker" else ("/api/attendance/", 2)
     with django_assert_max_num_queries(bound):
         assert client_for(fresh(world.user(name))).get(url).status_code == 200
 

@@ -57,7 +57,7 @@ def test_bundles_rates_logs_earnings_dispute(personas, client_for):
            "client_id": cid()}
     created = broker.post("/api/piece-logs/", row, format="json")
     assert created.status_code == 201, created.json()
-    assert created.json()["amount"] == "27.00"
+    assert created.json()["amount_unrounded"] == "27.0000"
     again = broker.post("/api/piece-logs/", row, format="json")
     assert again.status_code == 200 and again.json()["id"] == created.json()["id"]
     assert PieceLog.objects.count() == 1

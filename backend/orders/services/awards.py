@@ -122,7 +122,7 @@ def award_complete(*, actor: User, award_id: int) -> Award:
         raise IllegalTransition(_("A material dispatch is not yet confirmed as received."),
                                 code="dispatch_unconfirmed")
 
-    lines = []
+    lines, discrepancies = [], {}
     for material in order.materials.all():
         sent = DispatchLine.objects.filter(dispatch__award=award, material=material)
         totals = sent.aggregate(d=Sum("quantity"), r=Sum("received_quantity"))
@@ -138,6 +138,8 @@ def award_complete(*, actor: User, award_id: int) -> Award:
             lost_within_allowance=balance.lost_within_allowance, excess_loss=balance.excess_loss,
             excess_charge=cny(balance.excess_charge),
         ))
+        if balance.discrepancy:
+            discrepancies[str(material.pk)] = str(balance.discrepancy)
     ReconciliationLine.objects.bulk_create(lines)
     from payments.invoicing import invoice_add_material_charges
 
@@ -147,6 +149,8 @@ def award_complete(*, actor: User, award_id: int) -> Award:
     award.save(update_fields=["status", "completed_at"])
     charges = sum((line.excess_charge.amount for line in lines), Decimal("0.00"))
     data = {"order": order.pk, "award": award.pk, "excess_charge": str(charges)}
+    if discrepancies:  # more used and returned than received: the firm sees it on the award and here
+        data["material_discrepancies"] = discrepancies
     if not Award.objects.filter(order=order, status=Award.Status.ACTIVE).exists():
         move(order, Order.Status.COMPLETED, action="award_completed", actor=actor, data=data)
     else:

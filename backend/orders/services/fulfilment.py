@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from core.errors import NotFound, ValidationFailed
 
-from ..calculations import award_value
+from ..calculations import award_value, quantity as quantity_of, returnable
 from ..errors import IllegalTransition, QuantityExceeded
 from ..models import Award, Delivery, Dispatch, DispatchLine, Inspection, Material, MaterialReturn, Order
 from .common import lock_award, lock_order, move, notify_broker, notify_firm, record_event, require_broker
@@ -117,18 +117,36 @@ def material_return(*, actor: User, award_id: int, material_id: int, quantity: D
     material = Material.objects.filter(order=order, pk=material_id).first()
     if material is None:
         raise ValidationFailed(_("Not a material of this order."), field="material")
+    # the award row is locked (above): returns, receipts and inspections of this award queue up
+    # behind it, so the figures below cannot change before this return is stored
     received = DispatchLine.objects.filter(dispatch__award=award, material=material).aggregate(
         q=Sum("received_quantity"))["q"] or 0
     returned = MaterialReturn.objects.filter(award=award, material=material).aggregate(q=Sum("quantity"))["q"] or 0
-    if returned + quantity > received:
+    accepted, pending = _pieces(award)
+    # pieces delivered and awaiting inspection hold their material too (rejected ones are reworked)
+    made = accepted + pending
+    left = returnable(received=received, returned=returned, pieces=made,
+                      quantity_per_piece=material.quantity_per_piece)
+    if quantity > left:
         raise QuantityExceeded(
-            _("Only %(left)s %(unit)s of this material can still be returned.")
-            % {"left": received - returned, "unit": material.unit}, field="quantity",
+            _("Only %(left)s %(unit)s of this material can still be returned: %(received)s received, "
+              "%(consumed)s used by the %(pieces)s pieces delivered (%(per_piece)s a piece), %(returned)s "
+              "already returned.")
+            % {"left": _plain(left), "unit": material.unit, "received": _plain(received),
+               "consumed": _plain(made * material.quantity_per_piece), "pieces": made,
+               "per_piece": _plain(material.quantity_per_piece), "returned": _plain(returned)},
+            field="quantity",
         )
     item = MaterialReturn.objects.create(award=award, material=material, quantity=quantity, returned_by=actor)
     record_event(order, action="materials_returned", actor=actor,
                  data={"award": award.pk, "material": material.pk, "quantity": str(quantity)})
     return item
+
+
+def _plain(value) -> str:
+    """A material quantity for a message: its 4 places, without trailing zeros (2450, 0.25)."""
+    text = f"{quantity_of(Decimal(value)):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _pieces(award: Award) -> tuple[int, int]:
