@@ -299,7 +299,8 @@ class DisputeSerializer(serializers.ModelSerializer):
 class DisputeInput(serializers.Serializer):
     log = serializers.IntegerField(min_value=1)
     kind = serializers.ChoiceField(choices=Dispute.Kind.choices)
-    correct_quantity = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    correct_quantity = serializers.IntegerField(min_value=0, max_value=limits.MAX_PIECES_PER_LOG, required=False,
+                                                allow_null=True)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 

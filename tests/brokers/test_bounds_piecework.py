@@ -185,3 +185,9 @@ def test_a_village_status_has_a_date_range_and_bounded_evidence(world, data, fie
         "is_professional": True, "basis": "designation", **data}, format="json")
     refused(response, field, message)
     assert ProfessionalVillageStatus.objects.count() == before
+
+
+def test_a_disputed_count_has_the_piece_logs_maximum(world):
+    response = client(world.p.worker).post("/api/disputes/", {
+        "log": world.plain.pk, "kind": "wrong_count", "correct_quantity": 100_001}, format="json")
+    refused(response, "correct_quantity", "Ensure this value is less than or equal to 100000.")
