@@ -12,6 +12,7 @@ from accounts.models import Jurisdiction
 from accounts.serializers import JurisdictionBriefSerializer
 from core.money import AMOUNT_DIGITS, AMOUNT_PLACES, RATE_DIGITS, RATE_PLACES, RATE_QUANTUM
 
+from . import limits
 from .models import (
     Attendance, Availability, BrokerProfile, Bundle, Dispute, HouseholdTag, PieceLog, ProcessingSite,
     ProfessionalVillageStatus, Relocation, TrainingRecord, Worker, WorkMode,
@@ -104,12 +105,14 @@ class TrainingSerializer(serializers.ModelSerializer):
     class Meta:
         model = TrainingRecord
         fields = ["id", "course", "completed_on", "days", "certificate_no"]
+        extra_kwargs = {"days": {"min_value": Decimal("0.1"), "max_value": limits.MAX_TRAINING_DAYS}}
 
 
 class RelocationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Relocation
         fields = ["id", "zone_kind", "zone_name", "moved_on", "evidence"]
+        extra_kwargs = {"evidence": {"max_length": limits.EVIDENCE_MAX_LENGTH}}
 
 
 class BrokerProfileSerializer(serializers.ModelSerializer):
@@ -127,8 +130,9 @@ class BrokerProfileSerializer(serializers.ModelSerializer):
                   "late_days_allowed", "sites", "training_records", "relocations"]
         read_only_fields = ["organisation"]
         extra_kwargs = {
-            "minute_rate": {"min_value": Decimal("0.0001")},
-            "attendance_bonus": {"min_value": Decimal("0")},
+            "minute_rate": {"min_value": Decimal("0.0001"), "max_value": limits.MAX_MINUTE_RATE},
+            "attendance_bonus": {"min_value": Decimal("0"), "max_value": limits.MAX_ATTENDANCE_BONUS},
+            "late_days_allowed": {"max_value": limits.MAX_LATE_DAYS_ALLOWED},
         }
 
 
@@ -156,6 +160,7 @@ class VillageStatusSerializer(serializers.ModelSerializer):
         fields = ["id", "village", "is_professional", "effective_from", "basis", "evidence", "decided_by_name",
                   "decided_at"]
         read_only_fields = ["village", "decided_by_name", "decided_at"]
+        extra_kwargs = {"evidence": {"max_length": limits.EVIDENCE_MAX_LENGTH}}
 
 
 class BundleSerializer(serializers.ModelSerializer):
@@ -174,13 +179,14 @@ class BundleSerializer(serializers.ModelSerializer):
 
 class CutInput(serializers.Serializer):
     award = serializers.IntegerField(min_value=1)
-    size = serializers.IntegerField(min_value=1, max_value=100_000)
+    size = serializers.IntegerField(min_value=1, max_value=limits.MAX_PIECES_PER_LOG)
 
 
 class PieceRateInput(serializers.Serializer):
     award = serializers.IntegerField(min_value=1)
     procedure = serializers.IntegerField(min_value=1)
-    rate = serializers.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, min_value=Decimal("0.0001"))
+    rate = serializers.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, min_value=limits.MIN_PIECE_RATE,
+                                    max_value=limits.MAX_PIECE_RATE)
     effective_from = serializers.DateTimeField(required=False)
 
 
@@ -203,14 +209,21 @@ class RateTableSerializer(serializers.Serializer):
     margin_negative = serializers.BooleanField()
 
 
+def client_id_input(**kwargs) -> serializers.RegexField:
+    """A piece log's client-made id (docs/piecework.md): 8 to 64 of A-Z a-z 0-9 . _ : -"""
+    return serializers.RegexField(
+        limits.CLIENT_ID_PATTERN, min_length=limits.CLIENT_ID_MIN_LENGTH, max_length=limits.CLIENT_ID_MAX_LENGTH,
+        error_messages={"invalid": _("Use 8 to 64 letters, digits or . _ : - (a UUID will do).")}, **kwargs)
+
+
 class PieceLogInput(serializers.Serializer):
     worker = serializers.IntegerField(min_value=1, required=False)
     bundle = serializers.IntegerField(min_value=1, required=False)
     bundle_code = serializers.CharField(max_length=32, required=False)
     procedure = serializers.IntegerField(min_value=1)
-    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+    quantity = serializers.IntegerField(min_value=1, max_value=limits.MAX_PIECES_PER_LOG)
     work_date = serializers.DateField()
-    client_id = serializers.CharField(min_length=8, max_length=64)
+    client_id = client_id_input()
 
     def validate(self, attrs):
         if not attrs.get("bundle") and not attrs.get("bundle_code"):
@@ -262,8 +275,8 @@ class PieceLogSerializer(serializers.ModelSerializer):
 
 class ReverseInput(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
-    quantity = serializers.IntegerField(min_value=1, required=False)
-    client_id = serializers.CharField(min_length=8, max_length=64, required=False)
+    quantity = serializers.IntegerField(min_value=1, max_value=limits.MAX_PIECES_PER_LOG, required=False)
+    client_id = client_id_input(required=False)
 
 
 @extend_schema_field({"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$", "example": "2026-11"})
@@ -343,7 +356,8 @@ class DisputeSerializer(serializers.ModelSerializer):
 class DisputeInput(serializers.Serializer):
     log = serializers.IntegerField(min_value=1)
     kind = serializers.ChoiceField(choices=Dispute.Kind.choices)
-    correct_quantity = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    correct_quantity = serializers.IntegerField(min_value=0, max_value=limits.MAX_PIECES_PER_LOG, required=False,
+                                                allow_null=True)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 

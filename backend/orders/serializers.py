@@ -11,26 +11,28 @@ from rest_framework import serializers
 from brokers.models import WorkMode
 from core.money import RATE_DIGITS, RATE_PLACES
 
+from . import limits
 from .calculations import implied_hourly_pay
 from .models import (
     Attachment, Award, Bid, Category, Delivery, Dispatch, DispatchLine, Inspection, Material, MaterialReturn, Order,
     OrderEvent, Procedure, ReconciliationLine, Subcontract,
 )
 
-POSITIVE_RATE = Decimal("0.0001")
+POSITIVE_RATE = limits.MIN_UNIT_PRICE
 
 
 def rate_input(**kwargs) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, min_value=POSITIVE_RATE,
-                                    **kwargs)
+                                    max_value=limits.MAX_UNIT_PRICE, **kwargs)
 
 
 def quantity_input(**kwargs) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, max_value=100_000_000, **kwargs)
+    return serializers.IntegerField(min_value=1, max_value=limits.MAX_QUANTITY, **kwargs)
 
 
-def material_quantity_input(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=14, decimal_places=4, min_value=Decimal("0.0001"), **kwargs)
+def material_quantity_input(*, max_value: Decimal = limits.MAX_MATERIAL_QUANTITY, **kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=14, decimal_places=4, min_value=Decimal("0.0001"), max_value=max_value,
+                                    **kwargs)
 
 
 @extend_schema_field({"type": "string", "format": "decimal", "example": "1.2500"})
@@ -48,22 +50,25 @@ class MoneyAmountField(serializers.Field):
 
 class ProcedureInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    standard_minutes = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=Decimal("0.01"))
+    standard_minutes = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=Decimal("0.01"),
+                                                max_value=limits.MAX_STANDARD_MINUTES)
 
 
 class MaterialInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     unit = serializers.CharField(max_length=20)
-    quantity_per_piece = material_quantity_input()
+    quantity_per_piece = material_quantity_input(max_value=limits.MAX_QUANTITY_PER_PIECE)
     loss_allowance_pct = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=Decimal(0),
                                                   max_value=Decimal(100), required=False, default=Decimal(0))
-    unit_value = serializers.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, min_value=Decimal(0))
+    unit_value = serializers.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, min_value=Decimal(0),
+                                          max_value=limits.MAX_MATERIAL_UNIT_VALUE)
 
 
 class OrderInput(serializers.Serializer):
     product = serializers.CharField(max_length=200)
     category = serializers.ChoiceField(choices=Category.choices)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(required=False, allow_blank=True, default="",
+                                        max_length=limits.DESCRIPTION_MAX_LENGTH)
     quantity = quantity_input()
     unit = serializers.CharField(max_length=20, required=False, default="件")
     modes = serializers.ListField(child=serializers.ChoiceField(choices=WorkMode.choices), min_length=1)
@@ -71,8 +76,8 @@ class OrderInput(serializers.Serializer):
     bid_deadline = serializers.DateTimeField()
     due_date = serializers.DateField()
     delivery_place = serializers.CharField(max_length=200)
-    procedures = ProcedureInput(many=True, allow_empty=False)
-    materials = MaterialInput(many=True, required=False, default=list)
+    procedures = ProcedureInput(many=True, allow_empty=False, max_length=limits.MAX_PROCEDURES)
+    materials = MaterialInput(many=True, required=False, default=list, max_length=limits.MAX_MATERIALS)
 
 
 class OrderUpdateInput(OrderInput):
@@ -81,21 +86,21 @@ class OrderUpdateInput(OrderInput):
 
 
 class ReasonInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=1000)
+    reason = serializers.CharField(max_length=limits.REASON_MAX_LENGTH)
 
 
 class BidInput(serializers.Serializer):
     unit_price = rate_input()
     quantity = quantity_input()
     promised_date = serializers.DateField()
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=limits.NOTE_MAX_LENGTH)
 
 
 class BidReviseInput(serializers.Serializer):
     unit_price = rate_input(required=False)
     quantity = quantity_input(required=False)
     promised_date = serializers.DateField(required=False)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=limits.NOTE_MAX_LENGTH)
 
 
 class AwardInput(serializers.Serializer):
@@ -105,11 +110,12 @@ class AwardInput(serializers.Serializer):
 
 class MaterialLineInput(serializers.Serializer):
     material = serializers.IntegerField(min_value=1)
-    quantity = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=Decimal(0))
+    quantity = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=Decimal(0),
+                                        max_value=limits.MAX_MATERIAL_QUANTITY)
 
 
 class DispatchInput(serializers.Serializer):
-    lines = MaterialLineInput(many=True, allow_empty=False)
+    lines = MaterialLineInput(many=True, allow_empty=False, max_length=limits.MAX_MATERIALS)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
 
     def validate_lines(self, lines):
@@ -119,7 +125,7 @@ class DispatchInput(serializers.Serializer):
 
 
 class ReceiveInput(serializers.Serializer):
-    lines = MaterialLineInput(many=True, required=False)
+    lines = MaterialLineInput(many=True, required=False, max_length=limits.MAX_MATERIALS)
 
 
 class ReturnInput(serializers.Serializer):
@@ -133,9 +139,9 @@ class DeliveryInput(serializers.Serializer):
 
 
 class InspectionInput(serializers.Serializer):
-    accepted = serializers.IntegerField(min_value=0)
-    rejected = serializers.IntegerField(min_value=0)
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+    accepted = serializers.IntegerField(min_value=0, max_value=limits.MAX_QUANTITY)
+    rejected = serializers.IntegerField(min_value=0, max_value=limits.MAX_QUANTITY)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=limits.REASON_MAX_LENGTH)
 
 
 class SubcontractInput(serializers.Serializer):

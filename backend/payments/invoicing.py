@@ -14,9 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from core.bounds import check_date_within, days_from_today
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.money import AMOUNT_QUANTUM
 
+from . import limits
 from .models import Account, Invoice, InvoiceLine, Payment
 from .services import account_for, ledger_post
 
@@ -103,8 +105,9 @@ def payment_record(*, actor: User, invoice_id: int, amount: Decimal, paid_on: da
                        code="idempotency_key_reused", field="idempotency_key")
     if amount != amount.quantize(AMOUNT_QUANTUM) or amount <= 0:
         raise ValidationFailed(_("Pay a positive amount in yuan and fen."), field="amount")
-    if paid_on > timezone.localdate():
-        raise ValidationFailed(_("A payment is recorded once it is made."), field="paid_on")
+    # made, and within the last year (docs/money.md § Limits)
+    check_date_within(paid_on, field="paid_on", earliest=days_from_today(-limits.PAID_ON_MAX_DAYS_BACK),
+                      latest=timezone.localdate())
     owed = outstanding(invoice)
     if amount > owed:
         raise Conflict(_("Only %(owed)s yuan is outstanding on this invoice.") % {"owed": owed},

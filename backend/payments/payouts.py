@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from core.bounds import check_date_within, local_date
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.realtime import groups, publish
 
@@ -76,10 +77,8 @@ def batch_mark_paid(*, actor: User, batch_id: int, bank_reference: str, paid_on:
         raise RunNotClosed()
     if not bank_reference:
         raise ValidationFailed(_("Give the bank's reference for the batch."), field="bank_reference")
-    if paid_on > timezone.localdate():
-        raise ValidationFailed(_("A payment is recorded once it is made."), field="paid_on")
-    if paid_on < timezone.localtime(batch.created_at).date():
-        raise ValidationFailed(_("The batch did not exist on that date."), field="paid_on")
+    # paid once the batch existed, and not in the future (docs/money.md § Limits)
+    check_date_within(paid_on, field="paid_on", earliest=local_date(batch.created_at), latest=timezone.localdate())
     pending = {item.worker_id: item for item in batch.items.filter(status=PayoutItem.Status.PENDING)}
     failed: dict[int, str] = {}
     for failure in failures or []:

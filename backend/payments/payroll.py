@@ -26,15 +26,16 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Organisation, User
 from accounts.selectors import minimum_wage_for
-from brokers.models import Attendance, BrokerProfile, PieceLog, WorkMode, Worker
+from brokers.models import Attendance, BrokerProfile, Membership, PieceLog, WorkMode, Worker
 from brokers.selectors import month_of, piece_line_rows
 from brokers.services.piecework import hold_payroll_open
+from core.bounds import check_month_within, local_date
 from core.errors import NotFound, ValidationFailed
 from core.money import line_amount, round_amount
 from core.realtime import groups, publish
@@ -67,6 +68,23 @@ def month_end(month: date) -> date:
 
 def next_month(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def payroll_months(broker_id: int) -> tuple[date, date]:
+    """The months a broker's payroll may be for (docs/money.md § Limits): from the month its first
+    member joined (or the broker was created, if earlier or no one has joined yet) to this month."""
+    this_month = timezone.localdate().replace(day=1)
+    first_join = Membership.objects.filter(broker_id=broker_id).aggregate(first=Min("started_on"))["first"]
+    created = Organisation.objects.filter(pk=broker_id).values_list("created_at", flat=True).first()
+    starts = [day for day in (first_join, local_date(created) if created else None) if day is not None]
+    earliest = min(starts).replace(day=1) if starts else this_month
+    return min(earliest, this_month), this_month
+
+
+def check_payroll_month(broker_id: int, month: date) -> None:
+    """Refuse a month outside payroll_months: a 400 naming `month` and the range."""
+    earliest, latest = payroll_months(broker_id)
+    check_month_within(month, field="month", earliest=earliest, latest=latest)
 
 
 # --- computing ---------------------------------------------------------------------------------
@@ -245,8 +263,7 @@ def payroll_preview(*, actor: User, month: str | date, broker_id: int | None = N
             raise ValidationFailed(_("Name the broker whose payroll this is."), field="broker")
     else:
         broker_id = _owner_broker(actor)
-    if month > timezone.localdate():
-        raise ValidationFailed(_("Payroll is for a month that has begun."), field="month")
+    check_payroll_month(broker_id, month)
     run, created = PayrollRun.objects.get_or_create(broker_id=broker_id, month=month)
     run = PayrollRun.objects.select_for_update(of=("self",)).get(pk=run.pk)
     # share the broker's payroll lock, as loggers do: a later month closing meanwhile is seen
@@ -274,6 +291,7 @@ def payroll_recompute(*, actor: User, run_id: int) -> PayrollRun:
     run = _locked_run(actor, run_id)
     if run.status != PayrollRun.Status.PREVIEW:
         raise RunNotPreview()
+    check_payroll_month(run.broker_id, run.month)
     _recompute(run)
     return run
 
@@ -290,7 +308,10 @@ def payroll_close(*, actor: User | None, run_id: int) -> PayrollRun:
             raise RunNotPreview()
         if month_end(run.month) >= timezone.localdate():
             raise MonthNotOver()
-        earlier = (PayrollRun.objects.filter(broker_id=run.broker_id, month__lt=run.month,
+        check_payroll_month(run.broker_id, run.month)
+        # a preview of a month outside the range (made before it was enforced) holds nothing up
+        earliest, _latest = payroll_months(run.broker_id)
+        earlier = (PayrollRun.objects.filter(broker_id=run.broker_id, month__gte=earliest, month__lt=run.month,
                                              status=PayrollRun.Status.PREVIEW).order_by("month").first())
         if earlier is not None:
             raise EarlierRunOpen(params={"month": f"{earlier.month:%Y-%m}"})

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from brokers.serializers import EarningsSerializer
 
+from . import limits
 from .models import Account, Invoice, InvoiceLine, Payment, PayoutBatch, PayoutItem, PayrollRun, Payslip, PayslipLine
 from .payouts import batch_totals
 from .payroll import NO_BANK_ACCOUNT, describe
@@ -52,9 +53,11 @@ class InvoiceSerializer(serializers.ModelSerializer):
 
 
 class PaymentInput(serializers.Serializer):
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=limits.MIN_PAYMENT,
+                                      max_value=limits.MAX_PAYMENT)
     paid_on = serializers.DateField()
-    reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    reference = serializers.CharField(max_length=limits.REFERENCE_MAX_LENGTH, required=False, allow_blank=True,
+                                      default="")
     idempotency_key = serializers.CharField(min_length=8, max_length=100)
 
 
@@ -178,13 +181,13 @@ class PayrollRunInput(serializers.Serializer):
 
 class FailureInput(serializers.Serializer):
     worker = serializers.IntegerField()
-    reason = serializers.CharField(max_length=200)
+    reason = serializers.CharField(max_length=limits.FAILURE_REASON_MAX_LENGTH)
 
 
 class MarkPaidInput(serializers.Serializer):
-    bank_reference = serializers.CharField(max_length=100)
+    bank_reference = serializers.CharField(max_length=limits.REFERENCE_MAX_LENGTH)
     paid_on = serializers.DateField()
-    failures = FailureInput(many=True, required=False, default=list)
+    failures = FailureInput(many=True, required=False, default=list, max_length=limits.MAX_FAILURES)
 
 
 class ReconciliationRowSerializer(serializers.Serializer):

@@ -9,8 +9,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from core.bounds import check_date_within, days_from_today
 from core.errors import Forbidden, ValidationFailed
 
+from .. import limits
 from ..models import Attendance, Availability, Membership
 from .workforce import broker_of
 
@@ -22,6 +24,7 @@ def attendance_mark(*, actor: User, day: date, marks: list[dict[str, Any]]) -> l
     broker_id = broker_of(actor)
     if day > timezone.localdate():
         raise ValidationFailed(_("Attendance is marked for today or earlier."), field="date")
+    check_date_within(day, field="date", earliest=days_from_today(-limits.ATTENDANCE_MAX_DAYS_BACK))
     members = set(Membership.objects.filter(broker_id=broker_id, worker_id__in=[m["worker"] for m in marks],
                                             started_on__lte=day).exclude(ended_on__lt=day)
                   .values_list("worker_id", flat=True))
@@ -56,6 +59,10 @@ def availability_declare(*, actor: User, start_date: date, end_date: date, reaso
     worker = getattr(actor, "worker", None)
     if not actor.is_worker or worker is None:
         raise Forbidden()
+    earliest = days_from_today(-limits.AVAILABILITY_MAX_DAYS_BACK)
+    latest = days_from_today(limits.AVAILABILITY_MAX_DAYS_AHEAD)
+    check_date_within(start_date, field="start_date", earliest=earliest, latest=latest)
+    check_date_within(end_date, field="end_date", earliest=earliest, latest=latest)
     if end_date < start_date:
         raise ValidationFailed(_("The end is before the start."), field="end_date")
     return Availability.objects.create(worker=worker, start_date=start_date, end_date=end_date, reason=reason,

@@ -21,10 +21,12 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.selectors import minimum_wage_for
+from core.bounds import check_date_within, date_out_of_range, days_from_today
 from core.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from core.realtime import groups, publish
 from orders.models import Award, Procedure
 
+from .. import limits
 from ..calculations import procedure_floor
 from ..errors import (
     AlreadyReversed, BundleOverfilled, ClientIdReused, DisputeClosed, DisputeWindowClosed, DuplicateScan, NotAMember,
@@ -89,6 +91,7 @@ def piece_rate_set(*, actor: User, award_id: int, procedure_id: int, rate: Decim
     effective_from = effective_from or now
     if effective_from < now - timedelta(seconds=5):
         raise ValidationFailed(_("A rate cannot start in the past."), field="effective_from")
+    check_date_within(effective_from, field="effective_from", latest=days_from_today(limits.RATE_MAX_DAYS_AHEAD))
     # the wage in force when the rate starts: a raise already announced binds rates starting after it
     floor = _floor(procedure, award.broker, timezone.localdate(max(effective_from, now)))
     if rate < floor:
@@ -266,16 +269,21 @@ def _record(actor: User, rows: list[dict[str, Any]]) -> list[RowResult]:
     guard = settings.PIECE_SCAN_GUARD_SECONDS
     recent_scans = _recent_scans(fresh, now - timedelta(seconds=guard)) if scanning else set()
 
+    oldest_work_date = days_from_today(-limits.PIECE_LOG_MAX_AGE_DAYS)
     for res, row in fresh:
         bundle, procedure = row["bundle"], procedures.get(row["procedure_id"])
         if procedure is None or procedure.order_id != bundle.award.order_id:
             res.errors.append(("procedure", ValidationFailed(_("Not a procedure of this bundle's order."))))
             continue
-        if (bundle.broker_id, row["worker_id"], row["work_date"]) not in members:
-            res.errors.append(("worker", NotAMember()))
-            continue
         if row["work_date"] > timezone.localdate():
             res.errors.append(("work_date", ValidationFailed(_("The work date cannot be in the future."))))
+            continue
+        too_old = date_out_of_range(row["work_date"], field="work_date", earliest=oldest_work_date)
+        if too_old is not None:
+            res.errors.append(("work_date", too_old))
+            continue
+        if (bundle.broker_id, row["worker_id"], row["work_date"]) not in members:
+            res.errors.append(("worker", NotAMember()))
             continue
         rate = rates.get((bundle.award_id, procedure.pk))
         if rate is None:

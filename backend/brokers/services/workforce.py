@@ -10,8 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Jurisdiction, Role, User
+from core.bounds import check_date_within, days_from_today
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
+from .. import limits
 from ..errors import DuplicateNationalId
 from ..models import (
     BrokerProfile, Membership, ProcessingSite, ProfessionalVillageStatus, Relocation, TrainingRecord, Worker,
@@ -52,13 +54,25 @@ def site_add(*, actor: User, data: dict[str, Any]) -> ProcessingSite:
     return ProcessingSite.objects.create(broker_id=broker_of(actor, owner_only=True), **data)
 
 
+def _check_record_date(value: date, field: str) -> None:
+    check_date_within(value, field=field, earliest=days_from_today(-limits.RECORD_MAX_DAYS_BACK),
+                      latest=timezone.localdate())
+
+
+def _check_membership_date(value: date | None, field: str) -> None:
+    check_date_within(value, field=field, earliest=days_from_today(-limits.MEMBERSHIP_MAX_DAYS_BACK),
+                      latest=days_from_today(limits.MEMBERSHIP_MAX_DAYS_AHEAD))
+
+
 def training_add(*, actor: User, data: dict[str, Any]) -> TrainingRecord:
+    _check_record_date(data["completed_on"], "completed_on")
     return TrainingRecord.objects.create(broker_id=broker_of(actor, owner_only=True), **data)
 
 
 def relocation_add(*, actor: User, data: dict[str, Any]) -> Relocation:
     if data["moved_on"] > timezone.localdate():
         raise ValidationFailed(_("A relocation is recorded once it has happened."), field="moved_on")
+    _check_record_date(data["moved_on"], "moved_on")
     return Relocation.objects.create(broker_id=broker_of(actor, owner_only=True), **data)
 
 
@@ -81,6 +95,7 @@ def worker_register(*, actor: User, data: dict[str, Any], started_on: date | Non
     is already registered is refused: the broker enrols the existing worker instead."""
     broker_id = broker_of(actor)
     _check_village(data["village"])
+    _check_membership_date(started_on, "started_on")
     national_id = normalise_national_id(data.get("national_id"))
     if national_id and Worker.objects.filter(national_id=national_id).exists():
         raise DuplicateNationalId(field="national_id")
@@ -118,6 +133,7 @@ def worker_enrol(*, actor: User, national_id: str, name: str, started_on: date |
     """Add an already registered worker (found by national ID, confirmed by name) to the
     actor's workforce: a worker may work for several brokers."""
     broker_id = broker_of(actor)
+    _check_membership_date(started_on, "started_on")
     national_id = normalise_national_id(national_id)
     worker = Worker.objects.filter(national_id=national_id).first() if national_id else None
     if worker is None or worker.name != name:
@@ -148,6 +164,7 @@ def membership_end(*, actor: User, worker_id: int, ended_on: date | None = None)
     if membership is None:
         raise NotFound()
     ended_on = ended_on or timezone.localdate()
+    _check_membership_date(ended_on, "ended_on")
     if ended_on < membership.started_on:
         raise ValidationFailed(_("The end cannot be before the start."), field="ended_on")
     membership.ended_on = ended_on
@@ -168,6 +185,9 @@ def village_status_set(*, actor: User, village_id: int, is_professional: bool, b
             raise Forbidden(_("Only the staff of the village's county decide its status."))
     if not evidence.strip():
         raise ValidationFailed(_("Record the evidence for the decision."), field="evidence")
+    check_date_within(effective_from, field="effective_from",
+                      earliest=days_from_today(-limits.VILLAGE_STATUS_MAX_DAYS_BACK),
+                      latest=days_from_today(limits.VILLAGE_STATUS_MAX_DAYS_AHEAD))
     return ProfessionalVillageStatus.objects.create(
         village=village, is_professional=is_professional, basis=basis, evidence=evidence,
         effective_from=effective_from, decided_by=actor,

@@ -299,3 +299,9 @@ PIECE_DISPUTE_WINDOW_DAYS = env_int("PIECE_DISPUTE_WINDOW_DAYS", 30)
 # Printed by `make run`; the demo accounts' password (demo data only).
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "lailiao-demo-2026")
 HEALTHZ_TIMEOUT_SECONDS = float(env_str("HEALTHZ_TIMEOUT_SECONDS", "2"))
+
+# --- Limits ---------------------------------------------------------------------------------
+# Input limits that an operator may need to change (the others are constants in each app's
+# limits.py; every one is listed in docs/api.md § Limits). An order attachment larger than this
+# is refused with 400 file_too_large.
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)

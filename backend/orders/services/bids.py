@@ -10,9 +10,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Organisation, User
+from core.bounds import check_date_within, days_from_today
 from core.errors import NotFound, ValidationFailed
 from core.money import cny
 
+from .. import limits
 from ..errors import AboveCeiling, BelowFloor, BidExists, BiddingClosed, IllegalTransition, QuantityExceeded
 from ..models import Bid, Order
 from .common import floor_for, lock_order, notify_firm, record_event, require_broker
@@ -39,6 +41,11 @@ def _check_terms(*, order: Order, broker: Organisation, unit_price: Decimal, qua
         raise BelowFloor(params={"floor": floor, "minutes": minutes}, field="unit_price")
     if promised_date < timezone.localdate():
         raise ValidationFailed(_("The promised date cannot be in the past."), field="promised_date")
+    if promised_date > order.due_date:
+        raise ValidationFailed(_("Promise delivery by the order's due date, %(due)s, at the latest.")
+                               % {"due": order.due_date.isoformat()}, code="after_due_date", field="promised_date")
+    check_date_within(promised_date, field="promised_date", earliest=timezone.localdate(),
+                      latest=days_from_today(limits.PROMISED_DATE_MAX_DAYS_AHEAD))
 
 
 def _live_count(order: Order) -> int:

@@ -9,10 +9,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from django.conf import settings
+
 from accounts.models import Role, User
+from core.bounds import check_date_within, days_from_today
 from core.errors import Forbidden, ValidationFailed
 from core.money import cny
 
+from .. import limits
 from ..models import Attachment, Bid, Material, Order, Procedure
 from .common import (
     illegal, lock_order, move, notify_board, notify_broker, notify_firm, record_event, require_firm_member,
@@ -22,6 +26,16 @@ from .common import (
 TERMS_FIELDS = {"ceiling_unit_price", "quantity", "unit", "modes", "due_date", "procedures", "materials"}
 PLAIN_FIELDS = ["product", "category", "description", "quantity", "unit", "modes", "bid_deadline", "due_date",
                 "delivery_place"]
+
+
+def check_date_ranges(data: dict[str, Any]) -> None:
+    """The deadline and due date given (docs/api.md § Limits): from a month back (a draft may
+    keep one that just passed) to a year ahead for bidding, three years for the work."""
+    earliest = days_from_today(-limits.DATE_GRACE_DAYS)
+    check_date_within(data.get("bid_deadline"), field="bid_deadline", earliest=earliest,
+                      latest=days_from_today(limits.BID_DEADLINE_MAX_DAYS_AHEAD))
+    check_date_within(data.get("due_date"), field="due_date", earliest=earliest,
+                      latest=days_from_today(limits.DUE_DATE_MAX_DAYS_AHEAD))
 
 
 def _check_dates(*, bid_deadline: datetime, due_date) -> None:
@@ -52,6 +66,7 @@ def _write_materials(order: Order, materials: list[dict[str, Any]]) -> None:
 def order_create(*, actor: User, data: dict[str, Any]) -> Order:
     if actor.role != Role.FIRM_MEMBER or actor.organisation_id is None:
         raise Forbidden(_("Only a firm can post an order."))
+    check_date_ranges(data)
     _check_dates(bid_deadline=data["bid_deadline"], due_date=data["due_date"])
     order = Order.objects.create(
         firm_id=actor.organisation_id, created_by=actor, ceiling_unit_price=cny(data["ceiling_unit_price"]),
@@ -71,6 +86,7 @@ def order_update(*, actor: User, order_id: int, data: dict[str, Any]) -> Order:
     require_firm_member(actor, order)
     if not order.can_edit():
         raise illegal(order)
+    check_date_ranges(data)
 
     changed: list[str] = []
     for field in PLAIN_FIELDS:
@@ -195,12 +211,20 @@ def orders_close_due(*, now: datetime | None = None) -> int:
     return sum(order_close_bidding(order_id=order_id) for order_id in due.values_list("pk", flat=True))
 
 
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f}".removesuffix(".0")
+
+
 @transaction.atomic
 def attachment_add(*, actor: User, order_id: int, file, caption: str = "") -> Attachment:
     order = lock_order(order_id)
     require_firm_member(actor, order)
     if order.status in (Order.Status.COMPLETED, Order.Status.CANCELLED):
         raise illegal(order)
+    limit = settings.ATTACHMENT_MAX_BYTES
+    if file.size > limit:
+        raise ValidationFailed(_("A file may be at most %(mb)s MB; this one has %(size)s bytes.") % {
+            "mb": _megabytes(limit), "size": file.size}, code="file_too_large", field="file")
     attachment = Attachment.objects.create(order=order, file=file, caption=caption, uploaded_by=actor)
     record_event(order, action="attachment_added", actor=actor, data={"attachment": attachment.pk,
                                                                        "name": attachment.file.name})
