@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 # --- dates (days from today) ---------------------------------------------------------------------
-PIECE_LOG_MAX_AGE_DAYS = 366          # a piece log's work date: the last year, never the future
+PIECE_LOG_MAX_AGE_DAYS = 731          # a piece log's work date: the last two years, never the future
 RATE_MAX_DAYS_AHEAD = 366             # a piece rate starts now or within a year
 AVAILABILITY_MAX_DAYS_BACK = 31       # a declared absence: from a month back ...
 AVAILABILITY_MAX_DAYS_AHEAD = 366     # ... to a year ahead (both ends)
