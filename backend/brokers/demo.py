@@ -101,9 +101,11 @@ def _piecework(broker: User) -> None:
     bundles = list(Bundle.objects.filter(award=award).order_by("number"))
     rng = random.Random(award.pk)
     # Each procedure runs through the bundles in order; each worker does some pieces a day. The
-    # daily output keeps the longest window (31 + 31 days, 54 workdays) within the bundles, so
-    # the pieces never run out before today: 15 threaders at 2-5 and 5 knotters at 8-13 a day
-    # draw about 2,700 of each procedure's 3,000 pieces at most.
+    # daily output keeps the longest window (31 + 31 days, 55 workdays with today) within the
+    # bundles, so the pieces never run out before today: on 3,000 pieces 15 threaders at 2-5 and
+    # 5 knotters at 8-13 a day draw about 2,800 of each procedure at most; a smaller award
+    # (北界's 2,000) scales the day down.
+    capacity = sum(b.size for b in bundles)
     cursor = {p.pk: [0, 0] for p in procedures}  # procedure → [bundle index, pieces in it]
     rows, marks = [], []
     for day in workdays(today):
@@ -118,6 +120,7 @@ def _piecework(broker: User) -> None:
             procedure = procedures[0] if n % 4 else procedures[-1]
             at = cursor[procedure.pk]
             wanted = 2 + rng.randrange(4) if procedure is procedures[0] else 8 + rng.randrange(6)
+            wanted = max(1, wanted * capacity // 3000)
             while wanted and at[0] < len(bundles):
                 bundle = bundles[at[0]]
                 take = min(wanted, bundle.size - at[1])
