@@ -15,7 +15,7 @@ VENV_STAMP := $(VENV)/.installed-$(REQ_HASH)
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
 	frontend/index.html frontend/vite.config.ts frontend/package.json frontend/tsconfig.json
 
-.PHONY: help run test test-backend test-frontend install frontend migrate demo serve check-compose clean
+.PHONY: help run test test-backend test-frontend test-clock install frontend migrate demo serve check-compose clean
 
 help:
 	@echo "make run    - set up everything and serve Lailiao at http://$(HOST):$(PORT)"
@@ -62,6 +62,11 @@ test-frontend: frontend/node_modules/.package-lock.json
 
 # frontend first, so the last closing line is pytest's summary
 test: test-frontend test-backend
+
+# The backend suite on SQLite at the instants where dates go wrong (the 1st at 00:30 Asia/Shanghai,
+# 31 December 23:30, 29 February, a Sunday); one instant: `make test-clock CLOCK=2027-03-01T00:30+08:00`.
+test-clock: install
+	PYTHON=$(PY) PYTEST_WORKERS=$(PYTEST_WORKERS) PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test-clock-instants $(CLOCK)
 
 check-compose: install
 	PYTHON=$(PY) scripts/check-compose

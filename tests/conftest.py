@@ -1,9 +1,16 @@
 """Test wiring. Tests marked `postgres` or `redis` need the real service: in the plain SQLite
 run they are deselected (reported as such, never skipped); in the services run
-(LAILIAO_REQUIRE_SERVICES=1, set by .ci/run) a missing service fails the whole session."""
+(LAILIAO_REQUIRE_SERVICES=1, set by .ci/run) a missing service fails the whole session.
+
+`--clock=2027-03-01T00:30:00+08:00` (or LAILIAO_TEST_CLOCK) runs the whole session at that
+instant: a ticking time-machine traveller starts in every process (each xdist worker too) before
+Django and the test databases are set up, and stops at the end. Tests that need a particular day
+travel there themselves with time_machine (travels nest)."""
 from __future__ import annotations
 
+import datetime as dt
 import os
+import zoneinfo
 
 import pytest
 from django.core.cache import cache
@@ -20,7 +27,63 @@ def _has_redis() -> bool:
     return bool(os.environ.get("REDIS_URL"))
 
 
+CLOCK_ENV = "LAILIAO_TEST_CLOCK"
+LOCAL = zoneinfo.ZoneInfo("Asia/Shanghai")  # settings.TIME_ZONE: a naive --clock is local time
+_TRAVELLER = pytest.StashKey()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--clock", default=None, metavar="INSTANT",
+                     help=f"run the session with the clock set to this ISO 8601 instant, ticking from there "
+                          f"(a date or a naive time is Asia/Shanghai local; env: {CLOCK_ENV})")
+
+
+def parse_clock(value: str) -> dt.datetime:
+    """An ISO 8601 date or datetime → an aware UTC datetime. UTC, not a ZoneInfo: time-machine
+    would otherwise change the process's TZ, and Django reads its own TIME_ZONE anyway."""
+    try:
+        instant = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise pytest.UsageError(f"--clock / {CLOCK_ENV}: not an ISO 8601 date or datetime: {value!r}") from None
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=LOCAL)
+    return instant.astimezone(dt.timezone.utc)
+
+
+def session_clock(config) -> dt.datetime | None:
+    value = config.getoption("clock") or os.environ.get(CLOCK_ENV, "")
+    return parse_clock(value) if value.strip() else None
+
+
+def pytest_report_header(config):
+    instant = session_clock(config)
+    if instant is not None:
+        return f"clock: {instant.astimezone(LOCAL).isoformat()} Asia/Shanghai ({instant.isoformat()}), ticking"
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
+    # First, so pytest-django (and xdist's workers, which run this hook too) start in the
+    # chosen time; the traveller ticks, so timeouts and durations still pass.
+    instant = session_clock(config)
+    if instant is not None:
+        import time_machine
+
+        traveller = time_machine.travel(instant, tick=True)
+        traveller.start()
+        config.stash[_TRAVELLER] = traveller
+    _check_services(config)
+
+
+def pytest_unconfigure(config):
+    traveller = config.stash.get(_TRAVELLER, None)
+    if traveller is not None:
+        traveller.stop()
+        del config.stash[_TRAVELLER]
+
+
+def _check_services(config):
     if not REQUIRE_SERVICES:
         return
     problems = []

@@ -5,11 +5,19 @@ import datetime as dt
 
 import factory
 from django.conf import settings
+from django.utils import timezone
 
 from accounts.models import Jurisdiction, Organisation, Role, User
 from brokers.models import Membership, WorkMode, Worker
 
 TEST_PASSWORD = "correct horse battery staple"
+
+
+def joined_on() -> dt.date:
+    """When the test workers joined their broker: 1 January of last year (local date), so every
+    month a test logs in (this one, last month, the month before last) is within their
+    membership whatever the date."""
+    return dt.date(timezone.localdate().year - 1, 1, 1)
 
 
 class JurisdictionFactory(factory.django.DjangoModelFactory):
@@ -74,7 +82,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Membership
 
-    started_on = dt.date(2026, 1, 1)
+    started_on = factory.LazyFunction(joined_on)
     ended_on = None
 
 

@@ -1,6 +1,8 @@
 """Demo workforce and piecework: broker profiles, a professional village, and at 遂昌建明服装厂 the
-bracelet award cut into bundles with piece rates, last month and this month of piece logs,
-attendance, a worker's tea-picking weeks and an open dispute.
+bracelet award cut into bundles with piece rates, piece logs and attendance from the first of last
+month to today (today included, so on the 1st this month already has pieces and a worker's
+earnings screen is never empty), a worker's tea-picking weeks and an open dispute. "Today" is the
+Asia/Shanghai date (`timezone.localdate`), whatever the hour in UTC.
 
 Through the real services, as the broker and the workers would through the API. Idempotent:
 profiles and statuses are found before they are written, bundles are cut only once, and every
@@ -66,9 +68,16 @@ def _village(auditor: User) -> None:
                                     effective_from=date(2025, 12, 1))
 
 
-def _workdays(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)
-            if (start + timedelta(days=i)).weekday() != 6]  # Sundays off
+def last_month_start(today: date) -> date:
+    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def workdays(today: date) -> list[date]:
+    """The first of last month to today: Sundays off, but today is always worked (so far), even
+    a Sunday, so the current month has pieces whatever day it is."""
+    start = last_month_start(today)
+    days = [start + timedelta(days=i) for i in range((today - start).days + 1)]
+    return [day for day in days if day.weekday() != 6 or day == today]
 
 
 def _piecework(broker: User) -> None:
@@ -87,26 +96,31 @@ def _piecework(broker: User) -> None:
             services.piece_rate_set(actor=broker, award_id=award.pk, procedure_id=procedure.pk, rate=rate)
 
     today = timezone.localdate()
-    start = (today.replace(day=1) - timedelta(days=1)).replace(day=1)  # the first of last month
     workers = list(Worker.objects.filter(memberships__broker=broker.organisation, memberships__ended_on__isnull=True)
                    .order_by("pk"))
     bundles = list(Bundle.objects.filter(award=award).order_by("number"))
     rng = random.Random(award.pk)
-    # Each procedure runs through the bundles in order; each worker does some pieces a day.
+    # Each procedure runs through the bundles in order; each worker does some pieces a day. The
+    # daily output keeps the longest window (31 + 31 days, 55 workdays with today) within the
+    # bundles, so the pieces never run out before today: on 3,000 pieces 15 threaders at 2-5 and
+    # 5 knotters at 8-13 a day draw about 2,800 of each procedure at most; a smaller award
+    # (北界's 2,000) scales the day down.
+    capacity = sum(b.size for b in bundles)
     cursor = {p.pk: [0, 0] for p in procedures}  # procedure → [bundle index, pieces in it]
     rows, marks = [], []
-    for day in _workdays(start, today - timedelta(days=1)):
+    for day in workdays(today):
         day_marks = []
         for n, worker in enumerate(workers):
             late, away = rng.random() < 0.06, rng.random() < 0.05
-            if away:
+            if away and day != today:  # today everyone came in: no login sees an empty day
                 day_marks.append({"worker": worker.pk, "mark": Attendance.Mark.LEAVE,
                                   "leave_reason": rng.choice(["farm_season", "child_care", "sick"])})
                 continue
             day_marks.append({"worker": worker.pk, "mark": Attendance.Mark.LATE if late else Attendance.Mark.ON_TIME})
             procedure = procedures[0] if n % 4 else procedures[-1]
             at = cursor[procedure.pk]
-            wanted = 3 + rng.randrange(6) if procedure is procedures[0] else 10 + rng.randrange(10)
+            wanted = 2 + rng.randrange(4) if procedure is procedures[0] else 8 + rng.randrange(6)
+            wanted = max(1, wanted * capacity // 3000)
             while wanted and at[0] < len(bundles):
                 bundle = bundles[at[0]]
                 take = min(wanted, bundle.size - at[1])

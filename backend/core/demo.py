@@ -10,9 +10,10 @@ from datetime import date
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Jurisdiction, Organisation, Role, User
-from brokers.demo import build_piecework_demo
+from brokers.demo import build_piecework_demo, last_month_start
 from brokers.models import HouseholdTag, Membership, WorkMode, Worker
 from orders.demo import build_orders_demo
 from payments.demo import build_payments_demo
@@ -65,6 +66,12 @@ def national_id(area: str, born: date, seq: int) -> str:
     weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
     check = "10X98765432"[sum(int(d) * w for d, w in zip(body, weights)) % 11]
     return body + check
+
+
+def joined_on(today: date) -> date:
+    """The workers joined on 5 January 2026, or on the first of last month (where their piece
+    logs start) if the demo is seeded before February 2026."""
+    return min(date(2026, 1, 5), last_month_start(today))
 
 
 def _jurisdictions() -> dict[str, Jurisdiction]:
@@ -147,9 +154,8 @@ def build_demo() -> list[DemoLogin]:
                 work_mode=[WorkMode.FACTORY, WorkMode.CENTRE, WorkMode.HOME][rng.randrange(3)],
                 household_tags=sorted(tags),
             )
-        Membership.objects.get_or_create(
-            broker=broker, worker=worker, ended_on=None, defaults={"started_on": date(2026, 1, 5)}
-        )
+        Membership.objects.get_or_create(broker=broker, worker=worker, ended_on=None,
+                                         defaults={"started_on": joined_on(timezone.localdate())})
         if index % 20 == 0:  # one worker per village logs in with her phone
             user = _user(f"worker{index // 20 + 1}", Role.WORKER, worker.name, phone=worker.phone)
             if worker.user_id is None:

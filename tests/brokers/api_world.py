@@ -30,7 +30,7 @@ from brokers.models import (
 )
 from orders.models import Award, Procedure
 
-from ..factories import WorkerFactory
+from ..factories import WorkerFactory, joined_on
 from ..orders import builders
 from ..personas import Personas
 
@@ -169,8 +169,9 @@ def rows_of(response) -> list[dict]:
 
 
 def extra_worker(p: Personas, broker: User, *, started_on=None, **kwargs) -> Worker:
-    """A worker in `broker`'s workforce (since 1 January unless said), living in the home village."""
+    """A worker in `broker`'s workforce (since 1 January of last year unless said, as the personas'
+    workers: a test logging in the month before last on 29 February needs December), living in
+    the home village."""
     worker = WorkerFactory(village=kwargs.pop("village", p.home["village"]), **kwargs)
-    Membership.objects.create(broker=broker.organisation, worker=worker,
-                              started_on=started_on or timezone.localdate().replace(month=1, day=1))
+    Membership.objects.create(broker=broker.organisation, worker=worker, started_on=started_on or joined_on())
     return worker

@@ -6,7 +6,10 @@ Each request is made with a freshly loaded user, so it pays for its own lookups 
 county, worker record) instead of riding on what an earlier request cached."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from accounts.models import User
 from brokers import services
@@ -121,9 +124,12 @@ def test_bulk_of_500_rows_is_a_bounded_number_of_queries(api_world, client_for, 
     set_rates(p.broker, award)
     threading, knotting = procedures(award)
     workers = [p.worker_record] + [extra_worker(p, p.broker) for _ in range(9)]
+    # two days of last month (within every membership, whatever today is)
+    last_month = (timezone.localdate().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    days = [(last_month + dt.timedelta(days=n)).isoformat() for n in (1, 2)]
     rows = [{"worker": workers[i % 10].pk, "bundle": bundles[i % 10].pk,
              "procedure": (threading if i % 2 else knotting).pk, "quantity": 1,
-             "work_date": "2026-11-02" if i % 3 else "2026-11-03", "client_id": cid()} for i in range(500)]
+             "work_date": days[0] if i % 3 else days[1], "client_id": cid()} for i in range(500)]
     client = client_for(fresh(p.broker))
     with django_assert_max_num_queries(40):
         response = client.post("/api/piece-logs/bulk/", {"rows": rows}, format="json")

@@ -1,17 +1,20 @@
 """The demo county: what `make run` loads, and loading it twice changes nothing."""
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.db.models import Sum
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Jurisdiction, Organisation, Role, User
+from brokers.demo import workdays
 from brokers.models import (
     Attendance, Availability, BrokerProfile, Bundle, Dispute, HouseholdTag, Membership, PieceLog, PieceRate,
     ProfessionalVillageStatus, Worker,
@@ -194,3 +197,69 @@ def test_demo_has_last_months_payroll_paid_and_this_months_in_preview(settings):
     mine = client.get("/api/payslips/").json()["results"]
     assert [slip["id"] for slip in mine] == list(
         Payslip.objects.filter(worker__user__username="worker1", run=run).values_list("pk", flat=True))
+
+
+# (instant, why): the demo is seeded on these days and must still hold together.
+SEED_INSTANTS = [
+    ("2027-03-01T00:30:00+08:00", "the 1st at 00:30, still 28 February in UTC"),
+    ("2027-08-01T10:00:00+08:00", "the 1st and a Sunday"),
+    ("2027-08-31T23:30:00+08:00", "the longest window, 31 + 31 days"),
+    ("2028-02-29T12:00:00+08:00", "29 February"),
+]
+
+
+def _login(username: str, password: str) -> APIClient:
+    client = APIClient()
+    token = client.post("/api/auth/token/", {"username": username, "password": password},
+                        format="json").json()["token"]
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+@pytest.mark.parametrize("instant", [i for i, _ in SEED_INSTANTS], ids=[why for _, why in SEED_INSTANTS])
+def test_demo_seeded_on_any_day_has_last_month_paid_and_pieces_today(instant, settings):
+    with time_machine.travel(dt.datetime.fromisoformat(instant), tick=True):
+        call_command("seed_demo")
+        today = timezone.localdate()
+        assert today == dt.date.fromisoformat(instant[:10])  # the Asia/Shanghai date, not UTC's
+        this_month, last_month = _months()
+        broker1 = Organisation.objects.get(name="遂昌建明服装厂")
+
+        # last month closed and paid, this month in preview
+        paid = PayrollRun.objects.get(broker=broker1, month=last_month)
+        assert paid.status == PayrollRun.Status.PAID and paid.total > 0
+        assert PayrollRun.objects.get(broker=broker1, month=this_month).status == PayrollRun.Status.PREVIEW
+        assert set(PayrollRun.objects.filter(broker=broker1).values_list("month", flat=True)) == {
+            last_month, this_month}
+
+        # pieces on every workday from the first of last month to today (the bundles never run
+        # out first), and today all 20 workers came in
+        logs = PieceLog.objects.filter(broker=broker1)
+        assert logs.filter(work_date=today).values("worker").distinct().count() == 20
+        assert set(logs.values_list("work_date", flat=True)) == set(workdays(today))
+        assert logs.dates("work_date", "month")[0] == last_month
+        assert Attendance.objects.filter(broker=broker1, date=today).count() == 20
+
+        # 北界: pieces every workday too, and last month's payroll a preview, for the README's close
+        # by hand
+        broker2 = Organisation.objects.get(name="北界巧手来料加工中心")
+        assert set(PieceLog.objects.filter(broker=broker2).values_list("work_date", flat=True)) == set(workdays(today))
+        assert list(PayrollRun.objects.filter(broker=broker2).values_list("month", "status")) == [
+            (last_month, PayrollRun.Status.PREVIEW)]
+
+        # worker1's screen is never empty: today, the month and its lines, and last month's payslip
+        worker1 = _login("worker1", settings.DEMO_PASSWORD)
+        earnings = worker1.get("/api/me/earnings/").json()
+        assert Decimal(earnings["today"]) > 0 and Decimal(earnings["month"]) >= Decimal(earnings["today"])
+        assert earnings["month_lines"]
+        (slip,) = worker1.get("/api/payslips/").json()["results"]
+        assert slip["id"] == Payslip.objects.get(run=paid, worker__user__username="worker1").pk
+
+
+def test_workdays_are_last_month_to_today_sundays_off_but_today():
+    sunday = dt.date(2027, 8, 1)
+    days = workdays(sunday)
+    assert (days[0], days[-1], len(days)) == (dt.date(2027, 7, 1), sunday, 27 + 1)  # July: 27 workdays
+    assert dt.date(2027, 7, 4) not in days  # a Sunday of July
+    assert workdays(dt.date(2028, 3, 1))[:2] == [dt.date(2028, 2, 1), dt.date(2028, 2, 2)]
+    assert len(workdays(dt.date(2028, 3, 1))) == 25 + 1  # February 2028: 29 days, 4 Sundays
