@@ -157,3 +157,28 @@ def broker_password_user(personas):
     personas.broker.set_password("a-long-password-2026")
     personas.broker.save()
     return personas.broker, "a-long-password-2026"
+
+
+def test_a_body_that_is_not_an_object_is_never_a_500_on_any_route(personas):
+    """Every route, every writing method, as a firm, a broker, an auditor and a worker: refused
+    in the one shape (400 for the body, or 403/404/405 before the body is read)."""
+    import re
+
+    from .test_errors_options import DOCUMENTS, api_routes
+
+    failures = []
+    for user in (personas.firm, personas.broker, personas.auditor, personas.worker):
+        client = Client(raise_request_exception=False)
+        client.force_login(user)
+        for route in api_routes():
+            if route in DOCUMENTS or route == "api/auth/logout/":  # logout takes no body (and would log out)
+                continue
+            path = "/" + re.sub(r"\{\w+\}", "1", route)
+            for method in (client.post, client.put, client.patch):
+                response = method(path, "[]", content_type="application/json", HTTP_ACCEPT_LANGUAGE="en")
+                if response.status_code not in (400, 403, 404, 405) or set(shape(response)) != {
+                        "code", "message", "fields"}:
+                    failures.append((method.__name__, path, user.username, response.status_code))
+                elif response.status_code == 400 and shape(response)["code"] != "body_not_object":
+                    failures.append((method.__name__, path, user.username, shape(response)["code"]))
+    assert failures == []

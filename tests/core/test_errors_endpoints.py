@@ -84,3 +84,10 @@ def test_the_capacity_range_on_29_february(personas, profile):
     with time_machine.travel(dt.datetime(2028, 2, 29, 12, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False):
         response = capacity(personas, "start=2033-03-01")
     assert response.json()["fields"] == {"start": ["Give a start between 2023-02-28 and 2033-02-28."]}
+
+
+@pytest.mark.parametrize("award", ["99999999999999999999999", "9223372036854775808", "x", "-1"])
+def test_tickets_of_an_award_id_beyond_64_bits_are_a_404(personas, award):
+    response = client_of(personas.broker).get(f"/api/bundles/tickets/?award={award}", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 404
+    assert response.json() == {"code": "not_found", "message": "Not found.", "fields": {}}
