@@ -54,7 +54,8 @@ OBJECTS = st.dictionaries(st.sampled_from(FIELDS), VALUES, max_size=8)
 BODIES = (OBJECTS.map(json.dumps) | VALUES.map(json.dumps)
           | st.integers(min_value=1, max_value=200).map(lambda n: '{"rows": ' + "[" * n + "]" * n + "}")
           | st.just("[" * 100_000 + "]" * 100_000) | st.just('{"a": ' * 5000 + "1" + "}" * 5000)
-          | st.sampled_from(["", "{", "null", "[]", '"x"', "1", '{"a": NaN}', "\ufeff{}", '{"a": 1' + "0" * 5000 + "}"]))
+          | st.sampled_from(["", "{", "null", "[]", '"x"', "1", '{"a": NaN}', "\ufeff{}",
+                           '{"a": 1' + "0" * 5000 + "}"]))
 
 # (method, path template, persona): who may use the endpoint, so the body is what is judged
 ENDPOINTS = [

@@ -98,7 +98,7 @@ def test_a_failed_csrf_check_under_the_api_is_json():
     assert outside["Content-Type"].startswith("text/html")
 
 
-def test_login_without_its_csrf_token_is_json(api):
+def test_login_without_its_csrf_token_is_json():
     from rest_framework.test import APIClient
 
     response = APIClient(enforce_csrf_checks=True).post("/api/auth/login/", {"username": "x", "password": "y"},

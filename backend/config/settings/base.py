@@ -179,8 +179,8 @@ AUTH_PASSWORD_VALIDATORS = [
 SESSION_COOKIE_AGE = 14 * 24 * 60 * 60
 # A failed CSRF check under /api/ answers the one error shape (docs/api.md), HTML elsewhere.
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"
-# Request limits (docs/api.md, "Errors"): over them the API answers 413. Uploaded files do not
-# count towards the body size; their own limit is the attachment's.
+# Request limits (docs/api.md, "One error shape"): over them the API answers 413. Uploaded
+# files do not count towards the body size.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)  # 2.5 MiB
 DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 1000)
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 100)
