@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Jurisdiction
 from accounts.serializers import JurisdictionBriefSerializer
+from core.fields import DateTimeField
 from core.money import AMOUNT_DIGITS, AMOUNT_PLACES, RATE_DIGITS, RATE_PLACES, RATE_QUANTUM
 
 from . import limits
@@ -18,6 +20,16 @@ from .models import (
     ProfessionalVillageStatus, Relocation, TrainingRecord, Worker, WorkMode,
 )
 from .services.piecework import MAX_BULK_ROWS
+
+# How far from today the weekly capacity may start, either way.
+CAPACITY_YEARS = 5
+
+
+def _shift_years(day, years: int):
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # from 29 February into a common year
+        return day.replace(year=day.year + years, day=28)
 
 
 def can_see_national_id(user, worker: Worker) -> bool:
@@ -140,6 +152,15 @@ class CapacityQuery(serializers.Serializer):
     weeks = serializers.IntegerField(required=False)
     start = serializers.DateField(required=False)
 
+    def validate_start(self, value):
+        # a planning view: weeks around today (and no 9999-12-31, whose weeks overflow the calendar)
+        today = timezone.localdate()
+        first, last = _shift_years(today, -CAPACITY_YEARS), _shift_years(today, CAPACITY_YEARS)
+        if not first <= value <= last:
+            raise serializers.ValidationError(
+                _("Give a start between %(first)s and %(last)s.") % {"first": first, "last": last})
+        return value
+
 
 class VillageSerializer(serializers.ModelSerializer):
     is_professional = serializers.SerializerMethodField()
@@ -160,7 +181,8 @@ class VillageStatusSerializer(serializers.ModelSerializer):
         fields = ["id", "village", "is_professional", "effective_from", "basis", "evidence", "decided_by_name",
                   "decided_at"]
         read_only_fields = ["village", "decided_by_name", "decided_at"]
-        extra_kwargs = {"evidence": {"max_length": limits.EVIDENCE_MAX_LENGTH}}
+        # the model allows a blank (old rows), a new decision needs it: the service refuses a blank one
+        extra_kwargs = {"evidence": {"required": True, "max_length": limits.EVIDENCE_MAX_LENGTH}}
 
 
 class BundleSerializer(serializers.ModelSerializer):
@@ -187,7 +209,7 @@ class PieceRateInput(serializers.Serializer):
     procedure = serializers.IntegerField(min_value=1)
     rate = serializers.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, min_value=limits.MIN_PIECE_RATE,
                                     max_value=limits.MAX_PIECE_RATE)
-    effective_from = serializers.DateTimeField(required=False)
+    effective_from = DateTimeField(required=False)
 
 
 class RateRowSerializer(serializers.Serializer):

@@ -243,13 +243,20 @@ class BundleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def tickets(self, request):
         """A printable A4 sheet of tickets, one QR code per bundle."""
         award_id = request.query_params.get("award", "")
-        bundles = list(self.get_queryset().filter(award_id=int(award_id) if award_id.isdigit() else 0)
+        bundles = list(self.get_queryset().filter(award_id=_id_or_zero(award_id))
                        .select_related("award__order").prefetch_related("award__order__procedures"))
         if not bundles:
             raise NotFound()
         response = HttpResponse(tickets_pdf(bundles), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="tickets-award-{award_id}.pdf"'
         return response
+
+
+def _id_or_zero(value: str) -> int:
+    """A row id from a query parameter; 0 (no row) for anything else, an id beyond 64 bits too
+    (the database cannot compare with it: a 500 on SQLite)."""
+    number = int(value) if value.isdigit() else 0
+    return number if number < 2**63 else 0
 
 
 class PieceRateView(APIView):

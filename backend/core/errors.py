@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions as drf_exceptions
@@ -66,6 +68,35 @@ class Conflict(DomainError):
     default_message = _("This action is not allowed in the object's current state.")
 
 
+class BodyNotParsed(ValidationFailed):
+    """The JSON body is not one object nested at most core.parsers.MAX_DEPTH deep."""
+
+    code = "parse_error"
+    default_message = _("The request body could not be parsed.")
+
+
+class TooLarge(DomainError):
+    """The request is over the size limits of settings.DATA_UPLOAD_* (docs/api.md)."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    code = "request_too_large"
+    default_message = _("The request is too large.")
+
+
+def too_large(exc: Exception) -> TooLarge | None:
+    """Django's refusal of an oversized request as a 413, or None for any other exception."""
+    if isinstance(exc, RequestDataTooBig):
+        return TooLarge(_("The request body is larger than the limit of %(bytes)d bytes."),
+                        params={"bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE})
+    if isinstance(exc, TooManyFieldsSent):
+        return TooLarge(_("The request has more than %(count)d fields."), code="too_many_fields",
+                        params={"count": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS})
+    if isinstance(exc, TooManyFilesSent):
+        return TooLarge(_("The request has more than %(count)d files."), code="too_many_files",
+                        params={"count": settings.DATA_UPLOAD_MAX_NUMBER_FILES})
+    return None
+
+
 def enforce_csrf(request) -> None:
     """Check the CSRF token even for an anonymous session (DRF skips it then)."""
     from rest_framework.authentication import CSRFCheck
@@ -118,6 +149,9 @@ def error_body(code: str, message: str, fields: dict[str, list[str]] | None = No
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's exception handler. What it returns None for is a bug: Django logs it with its
+    traceback and answers with config.urls' handler500 (core.views.server_error)."""
+    exc = too_large(exc) or exc
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
     if isinstance(exc, Http404):

@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from brokers.models import WorkMode
+from core.fields import DateTimeField
 from core.money import RATE_DIGITS, RATE_PLACES
 
 from . import limits
@@ -73,7 +74,7 @@ class OrderInput(serializers.Serializer):
     unit = serializers.CharField(max_length=20, required=False, default="件")
     modes = serializers.ListField(child=serializers.ChoiceField(choices=WorkMode.choices), min_length=1)
     ceiling_unit_price = rate_input()
-    bid_deadline = serializers.DateTimeField()
+    bid_deadline = DateTimeField()
     due_date = serializers.DateField()
     delivery_place = serializers.CharField(max_length=200)
     procedures = ProcedureInput(many=True, allow_empty=False, max_length=limits.MAX_PROCEDURES)

@@ -9,12 +9,14 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from accounts.models import Role
 from accounts.permissions import BROKER_STAFF, HasRole
+from core.filters import IsoDateTimeFilter
+from core.parsers import JSONParser
 
 from . import selectors, serializers as s, services
 from .errors import NotYours
@@ -45,8 +47,8 @@ class WriteRoles:
 class OrderFilter(filters.FilterSet):
     quantity_min = filters.NumberFilter(field_name="quantity", lookup_expr="gte")
     quantity_max = filters.NumberFilter(field_name="quantity", lookup_expr="lte")
-    deadline_after = filters.IsoDateTimeFilter(field_name="bid_deadline", lookup_expr="gte")
-    deadline_before = filters.IsoDateTimeFilter(field_name="bid_deadline", lookup_expr="lte")
+    deadline_after = IsoDateTimeFilter(field_name="bid_deadline", lookup_expr="gte")
+    deadline_before = IsoDateTimeFilter(field_name="bid_deadline", lookup_expr="lte")
     due_after = filters.DateFilter(field_name="due_date", lookup_expr="gte")
     due_before = filters.DateFilter(field_name="due_date", lookup_expr="lte")
     mode = filters.CharFilter(method="filter_mode")
@@ -356,6 +358,7 @@ class AwardViewSet(WriteRoles, mixins.ListModelMixin, mixins.RetrieveModelMixin,
 
 class DispatchViewSet(viewsets.GenericViewSet):
     queryset = Dispatch.objects.none()
+    serializer_class = s.ReceiveInput  # what OPTIONS describes (DRF's metadata needs one)
     permission_classes = [HasRole.of(*BROKER_STAFF)]
 
     @extend_schema(request=s.ReceiveInput, responses=s.DispatchSerializer)
@@ -375,6 +378,7 @@ class DispatchViewSet(viewsets.GenericViewSet):
 
 class DeliveryViewSet(viewsets.GenericViewSet):
     queryset = Delivery.objects.none()
+    serializer_class = s.InspectionInput  # what OPTIONS describes (DRF's metadata needs one)
     permission_classes = [HasRole.of(Role.FIRM_MEMBER)]
 
     @extend_schema(request=s.InspectionInput, responses=s.InspectionSerializer)

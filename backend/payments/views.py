@@ -4,7 +4,6 @@ from datetime import datetime, time
 
 from django.db.models import Count
 from django.http import HttpResponse
-from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext
 from django_filters import rest_framework as filters
@@ -18,6 +17,7 @@ from rest_framework.views import APIView
 from accounts.models import Role
 from accounts.permissions import BROKER_STAFF, HasRole
 from core.errors import Forbidden, NotFound, ValidationFailed
+from core.fields import MomentError, checked_moment
 
 from . import documents, invoicing, payouts, payroll, selectors, serializers as s
 from .models import Account, Invoice, PayoutBatch, PayrollRun, Payslip
@@ -289,9 +289,12 @@ def _as_of(value: str):
         moment = datetime.combine(day, time.max) if day else parse_datetime(value)
     except ValueError:  # well formed but no such day or time: 2026-02-30, 25:00
         return None
-    if moment is not None and timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    return moment
+    if moment is None:
+        return None
+    try:
+        return checked_moment(moment)  # an offset PostgreSQL refuses, a year-0 instant in UTC: 400s
+    except MomentError as exc:
+        raise ValidationFailed(exc.message, field="as_of") from None
 
 
 class MyEarningsView(APIView):
