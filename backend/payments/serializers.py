@@ -4,6 +4,8 @@ from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.fields import MonthField
+
 from .models import Account, Invoice, InvoiceLine, Payment, PayoutBatch, PayoutItem, PayrollRun, Payslip, PayslipLine
 from .payouts import batch_totals
 from .payroll import NO_BANK_ACCOUNT, describe
@@ -63,13 +65,6 @@ class AgeingSerializer(serializers.Serializer):
 
 
 # --- payroll ------------------------------------------------------------------------------------
-
-class MonthField(serializers.DateField):
-    """A month as YYYY-MM."""
-
-    def to_representation(self, value):
-        return f"{value:%Y-%m}" if value else None
-
 
 class PayslipLineSerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
@@ -152,7 +147,8 @@ class BatchBriefSerializer(serializers.ModelSerializer):
 
 class PayrollRunSerializer(serializers.ModelSerializer):
     month = MonthField(read_only=True)
-    since_month = MonthField(read_only=True)
+    since_month = MonthField(read_only=True, allow_null=True,
+                             help_text="The previous closed run's month; null for the broker's first run.")
     broker_name = serializers.CharField(source="broker.name", read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     payslips = serializers.IntegerField(source="payslip_count", read_only=True)
@@ -169,7 +165,7 @@ class PayrollRunSerializer(serializers.ModelSerializer):
 
 
 class PayrollRunInput(serializers.Serializer):
-    month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$", help_text="YYYY-MM")
+    month = MonthField()
     broker = serializers.IntegerField(required=False, help_text="Administrators only: whose payroll.")
 
 
