@@ -103,6 +103,7 @@ class TrainingSerializer(serializers.ModelSerializer):
     class Meta:
         model = TrainingRecord
         fields = ["id", "course", "completed_on", "days", "certificate_no"]
+        extra_kwargs = {"days": {"min_value": 1}}  # the table's check: training_days_positive
 
 
 class RelocationSerializer(serializers.ModelSerializer):
@@ -134,6 +135,13 @@ class BrokerProfileSerializer(serializers.ModelSerializer):
 class CapacityQuery(serializers.Serializer):
     weeks = serializers.IntegerField(required=False)
     start = serializers.DateField(required=False)
+
+
+class CapacityWeekSerializer(serializers.Serializer):
+    week_start = serializers.DateField()
+    workers = serializers.IntegerField(help_text="Workers on the books some day of the week")
+    worker_days = serializers.IntegerField(help_text="Days they can work (present minus declared absences)")
+    unavailable_worker_days = serializers.IntegerField()
 
 
 class VillageSerializer(serializers.ModelSerializer):

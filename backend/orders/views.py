@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from accounts.models import Role
 from accounts.permissions import BROKER_STAFF, HasRole
+from core.filters import BooleanFilter, FilterSet as IdFilterSet, IntegerFilter
 
 from . import selectors, serializers as s, services
 from .errors import NotYours
@@ -42,15 +43,15 @@ class WriteRoles:
         return super().get_permissions()
 
 
-class OrderFilter(filters.FilterSet):
-    quantity_min = filters.NumberFilter(field_name="quantity", lookup_expr="gte")
-    quantity_max = filters.NumberFilter(field_name="quantity", lookup_expr="lte")
+class OrderFilter(IdFilterSet):
+    quantity_min = IntegerFilter(field_name="quantity", lookup_expr="gte")
+    quantity_max = IntegerFilter(field_name="quantity", lookup_expr="lte")
     deadline_after = filters.IsoDateTimeFilter(field_name="bid_deadline", lookup_expr="gte")
     deadline_before = filters.IsoDateTimeFilter(field_name="bid_deadline", lookup_expr="lte")
     due_after = filters.DateFilter(field_name="due_date", lookup_expr="gte")
     due_before = filters.DateFilter(field_name="due_date", lookup_expr="lte")
     mode = filters.CharFilter(method="filter_mode")
-    open = filters.BooleanFilter(method="filter_open", label="Open for bids now")
+    open = BooleanFilter(method="filter_open", label="Open for bids now")
 
     class Meta:
         model = Order
