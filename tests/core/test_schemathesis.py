@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import schemathesis
 import time_machine
+from django.core import signals
 from django.core.management import call_command
 from django.core.wsgi import get_wsgi_application
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
@@ -94,6 +95,10 @@ def demo(django_db_setup, django_db_blocker):
 
     from accounts.models import User
 
+    # As Django's test client does: a request must not close the connection (inside the test's
+    # transaction, close_old_connections would, on PostgreSQL).
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
     with django_db_blocker.unblock(), time_machine.travel(INSTANT, tick=True):
         outer = transaction.atomic()
         outer.__enter__()
@@ -105,6 +110,8 @@ def demo(django_db_setup, django_db_blocker):
         finally:
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
+            signals.request_started.connect(close_old_connections)
+            signals.request_finished.connect(close_old_connections)
 
 
 def _load_schema():
