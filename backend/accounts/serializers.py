@@ -1,4 +1,5 @@
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import Jurisdiction, Organisation, User
@@ -36,7 +37,7 @@ class OrganisationBriefSerializer(serializers.ModelSerializer):
 class MeSerializer(serializers.ModelSerializer):
     role_label = serializers.CharField(source="get_role_display", read_only=True)
     display_name = serializers.CharField(max_length=100, required=False)
-    organisation = OrganisationBriefSerializer(read_only=True)
+    organisation = OrganisationBriefSerializer(read_only=True, allow_null=True)
     jurisdiction = serializers.SerializerMethodField()
     worker_id = serializers.SerializerMethodField()
 
@@ -48,6 +49,7 @@ class MeSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "username", "phone", "role", "role_label", "organisation"]
 
+    @extend_schema_field(JurisdictionBriefSerializer(allow_null=True))
     def get_jurisdiction(self, user: User) -> dict | None:
         if user.organisation_id:
             return JurisdictionBriefSerializer(user.organisation.jurisdiction).data

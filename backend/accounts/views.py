@@ -2,7 +2,6 @@
 from django.middleware.csrf import get_token
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
-from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -10,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import enforce_csrf
+from core.filters import FilterSet as IdFilterSet
 
 from . import services
 from .models import Jurisdiction, Organisation
@@ -82,13 +82,14 @@ class TokenView(APIView):
     throttle_classes = [LoginIPThrottle, LoginUsernameThrottle]
 
     def get_permissions(self):
-        return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]
+        # revoking needs a login; any other method (POST, or one not allowed: 405) does not
+        return [IsAuthenticated()] if self.request.method == "DELETE" else [AllowAny()]
 
     def get_authenticators(self):
         # Getting a token needs no session, so no CSRF check; revoking one needs a login.
         from rest_framework.authentication import TokenAuthentication
 
-        if self.request is not None and self.request.method == "POST":
+        if self.request is not None and self.request.method != "DELETE":
             return []
         return [TokenAuthentication(), *super().get_authenticators()]
 
@@ -105,7 +106,7 @@ class TokenView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class JurisdictionFilter(filters.FilterSet):
+class JurisdictionFilter(IdFilterSet):
     class Meta:
         model = Jurisdiction
         fields = ["level", "parent", "county"]

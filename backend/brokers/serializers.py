@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from accounts.models import Jurisdiction
 from accounts.serializers import JurisdictionBriefSerializer
-from core.fields import DateTimeField
+from core.fields import DateTimeField, MonthField
 from core.money import AMOUNT_DIGITS, AMOUNT_PLACES, RATE_DIGITS, RATE_PLACES, RATE_QUANTUM
 
 from . import limits
@@ -162,6 +162,13 @@ class CapacityQuery(serializers.Serializer):
         return value
 
 
+class CapacityWeekSerializer(serializers.Serializer):
+    week_start = serializers.DateField()
+    workers = serializers.IntegerField(help_text="Workers on the books some day of the week")
+    worker_days = serializers.IntegerField(help_text="Days they can work (present minus declared absences)")
+    unavailable_worker_days = serializers.IntegerField()
+
+
 class VillageSerializer(serializers.ModelSerializer):
     is_professional = serializers.SerializerMethodField()
 
@@ -301,20 +308,12 @@ class ReverseInput(serializers.Serializer):
     client_id = client_id_input(required=False)
 
 
-@extend_schema_field({"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$", "example": "2026-11"})
-class MonthText(serializers.Field):
-    """A month shown as YYYY-MM (the lead may swap in core.fields.MonthField at merge)."""
-
-    def to_representation(self, value) -> str:
-        return f"{value.year:04d}-{value.month:02d}"
-
-
 class EarningLineSerializer(serializers.Serializer):
     """One line as the payslip will pay it."""
 
     broker_id = serializers.IntegerField()
     broker_name = serializers.CharField()
-    month = MonthText(help_text="The work month (YYYY-MM) whose payslip pays the line.")
+    month = MonthField(read_only=True, help_text="The work month (YYYY-MM) whose payslip pays the line.")
     procedure_id = serializers.IntegerField()
     procedure_name = serializers.CharField()
     rate = serializers.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES)
@@ -352,7 +351,7 @@ def _total(help_text: str, *, nullable: bool = False) -> serializers.DecimalFiel
 class EarningsSerializer(serializers.Serializer):
     """Provisional pay for one month. Every total is the sum of the rounded lines beside it."""
 
-    period = MonthText(help_text="The month shown (YYYY-MM).")
+    period = MonthField(read_only=True, help_text="The month shown (YYYY-MM).")
     current = serializers.BooleanField(help_text="Whether the month shown is this month.")
     today = _total("The sum of today_lines (null for a past month).", nullable=True)
     week = _total("The sum of week_lines: Monday to today, a line per month (null for a past month).", nullable=True)

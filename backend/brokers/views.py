@@ -18,6 +18,8 @@ from rest_framework.views import APIView
 from accounts.models import Jurisdiction, Role
 from accounts.permissions import BROKER_STAFF, HasRole, county_id_of, visible_workers
 from core.errors import DomainError, NotFound, ValidationFailed
+from core.filters import FilterSet as IdFilterSet
+from core.schema import errors
 from orders.models import Award
 
 from . import selectors, serializers as s, services
@@ -129,8 +131,9 @@ class BrokerProfileViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
             raise NotFound()
         return profile
 
-    @extend_schema(methods=["get"], responses=s.BrokerProfileSerializer)
-    @extend_schema(methods=["patch"], request=s.BrokerProfileSerializer, responses=s.BrokerProfileSerializer)
+    @extend_schema(methods=["get"], responses={200: s.BrokerProfileSerializer, **errors(404)})
+    @extend_schema(methods=["patch"], request=s.BrokerProfileSerializer,
+                   responses={200: s.BrokerProfileSerializer, **errors(404)})
     @action(detail=False, methods=["get", "patch"])
     def me(self, request):
         if request.method == "PATCH":
@@ -160,7 +163,9 @@ class BrokerProfileViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     def relocations(self, request):
         return self._add(request, s.RelocationSerializer, services.relocation_add)
 
-    @extend_schema(parameters=[OpenApiParameter("weeks", int), OpenApiParameter("start", date)])
+    @extend_schema(parameters=[OpenApiParameter("weeks", int, description="1 to 26 (default 4)"),
+                               OpenApiParameter("start", date, description="Default: today")],
+                   responses={200: s.CapacityWeekSerializer(many=True), **errors(404)})
     @action(detail=False, methods=["get"], url_path="me/capacity")
     def capacity(self, request):
         query = s.CapacityQuery(data=request.query_params)
@@ -238,7 +243,8 @@ class BundleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                                        size=data.validated_data["size"])
         return Response(self._render(bundles), status=status.HTTP_201_CREATED)
 
-    @extend_schema(parameters=[OpenApiParameter("award", int, required=True)], responses={(200, "application/pdf"): bytes})
+    @extend_schema(parameters=[OpenApiParameter("award", int, required=True)],
+                   responses={(200, "application/pdf"): bytes, **errors(404)})
     @action(detail=False, methods=["get"])
     def tickets(self, request):
         """A printable A4 sheet of tickets, one QR code per bundle."""
@@ -277,7 +283,8 @@ class PieceRateView(APIView):
         profile = services.profile_for(award.broker_id)
         return Response(s.RateTableSerializer(selectors.rate_table(award, profile.minute_rate)).data)
 
-    @extend_schema(parameters=[OpenApiParameter("award", int, required=True)], responses=s.RateTableSerializer)
+    @extend_schema(parameters=[OpenApiParameter("award", int, required=True)],
+                   responses={200: s.RateTableSerializer, **errors(404)})
     def get(self, request):
         award_id = request.query_params.get("award", "")
         if not award_id.isdigit():
@@ -297,7 +304,7 @@ class PieceRateView(APIView):
         return response
 
 
-class PieceLogFilter(filters.FilterSet):
+class PieceLogFilter(IdFilterSet):
     work_date_from = filters.DateFilter(field_name="work_date", lookup_expr="gte")
     work_date_to = filters.DateFilter(field_name="work_date", lookup_expr="lte")
 

@@ -326,6 +326,7 @@ class SubcontractSerializer(serializers.ModelSerializer):
         model = Subcontract
         fields = ["id", "award", "order", "from_broker", "from_broker_name", "to_broker", "to_broker_name",
                   "quantity", "unit_price", "note", "status", "created_at", "decided_at"]
+        schema_optional = ["unit_price", "note"]  # the firm's view (below) leaves them out
 
 
 class FirmSubcontractSerializer(SubcontractSerializer):

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from accounts.models import Role
 from accounts.permissions import BROKER_STAFF, HasRole
-from core.filters import IsoDateTimeFilter
+from core.filters import BooleanFilter, FilterSet as IdFilterSet, IntegerFilter, IsoDateTimeFilter
 from core.parsers import JSONParser
 
 from . import selectors, serializers as s, services
@@ -44,15 +44,15 @@ class WriteRoles:
         return super().get_permissions()
 
 
-class OrderFilter(filters.FilterSet):
-    quantity_min = filters.NumberFilter(field_name="quantity", lookup_expr="gte")
-    quantity_max = filters.NumberFilter(field_name="quantity", lookup_expr="lte")
+class OrderFilter(IdFilterSet):
+    quantity_min = IntegerFilter(field_name="quantity", lookup_expr="gte")
+    quantity_max = IntegerFilter(field_name="quantity", lookup_expr="lte")
     deadline_after = IsoDateTimeFilter(field_name="bid_deadline", lookup_expr="gte")
     deadline_before = IsoDateTimeFilter(field_name="bid_deadline", lookup_expr="lte")
     due_after = filters.DateFilter(field_name="due_date", lookup_expr="gte")
     due_before = filters.DateFilter(field_name="due_date", lookup_expr="lte")
     mode = filters.CharFilter(method="filter_mode")
-    open = filters.BooleanFilter(method="filter_open", label="Open for bids now")
+    open = BooleanFilter(method="filter_open", label="Open for bids now")
 
     class Meta:
         model = Order

@@ -1,11 +1,11 @@
-from datetime import date
 from decimal import Decimal
 
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from brokers.serializers import EarningsSerializer
+from core.fields import MonthField
 
 from . import limits
 from .models import Account, Invoice, InvoiceLine, Payment, PayoutBatch, PayoutItem, PayrollRun, Payslip, PayslipLine
@@ -69,13 +69,6 @@ class AgeingSerializer(serializers.Serializer):
 
 
 # --- payroll ------------------------------------------------------------------------------------
-
-class MonthField(serializers.DateField):
-    """A month as YYYY-MM."""
-
-    def to_representation(self, value):
-        return f"{value:%Y-%m}" if value else None
-
 
 class PayslipLineSerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
@@ -158,7 +151,8 @@ class BatchBriefSerializer(serializers.ModelSerializer):
 
 class PayrollRunSerializer(serializers.ModelSerializer):
     month = MonthField(read_only=True)
-    since_month = MonthField(read_only=True)
+    since_month = MonthField(read_only=True, allow_null=True,
+                             help_text="The previous closed run's month; null for the broker's first run.")
     broker_name = serializers.CharField(source="broker.name", read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     payslips = serializers.IntegerField(source="payslip_count", read_only=True)
@@ -175,7 +169,7 @@ class PayrollRunSerializer(serializers.ModelSerializer):
 
 
 class PayrollRunInput(serializers.Serializer):
-    month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$", help_text="YYYY-MM")
+    month = MonthField()
     broker = serializers.IntegerField(required=False, help_text="Administrators only: whose payroll.")
 
 
@@ -222,16 +216,8 @@ class AccountSerializer(serializers.ModelSerializer):
         return str(self.context["balances"].get(account.pk, Decimal("0.00")))
 
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"  # strict YYYY-MM (the lead may swap in core.fields.MonthField)
-
-
 class EarningsQuery(serializers.Serializer):
-    month = serializers.RegexField(MONTH_PATTERN, required=False,
-                                   error_messages={"invalid": gettext_lazy("Give the month as YYYY-MM.")})
-
-    def validate_month(self, value: str) -> date:
-        year, month = value.split("-")
-        return date(int(year), int(month), 1)
+    month = MonthField(required=False)
 
 
 class MonthPayrollSerializer(serializers.Serializer):

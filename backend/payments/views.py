@@ -6,7 +6,6 @@ from django.db.models import Count
 from django.http import HttpResponse
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext
-from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -17,7 +16,8 @@ from rest_framework.views import APIView
 from accounts.models import Role
 from accounts.permissions import BROKER_STAFF, HasRole
 from core.errors import Forbidden, NotFound, ValidationFailed
-from core.fields import MomentError, checked_moment
+from core.fields import MONTH_PATTERN, MomentError, MonthFilter, checked_moment
+from core.filters import FilterSet as IdFilterSet
 
 from . import documents, invoicing, payouts, payroll, selectors, serializers as s
 from .models import Account, Invoice, PayoutBatch, PayrollRun, Payslip
@@ -84,15 +84,12 @@ def _file(content: bytes, content_type: str, filename: str, *, attachment: bool 
     return response
 
 
-class PayrollRunFilter(filters.FilterSet):
-    month = filters.CharFilter(method="by_month", help_text="YYYY-MM")
+class PayrollRunFilter(IdFilterSet):
+    month = MonthFilter(field_name="month")
 
     class Meta:
         model = PayrollRun
         fields = ["broker", "status"]
-
-    def by_month(self, queryset, name, value):
-        return queryset.filter(month=payroll.parse_month(value))
 
 
 class PayrollRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -103,6 +100,7 @@ class PayrollRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     serializer_class = s.PayrollRunSerializer
     permission_classes = [HasRole.of(*BROKER_STAFF, Role.AUDITOR)]
     filterset_class = PayrollRunFilter
+    paginated_actions = ["payslips"]  # for the schema: this sub-list is a page
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -272,7 +270,7 @@ class AccountViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(parameters=[OpenApiParameter("as_of", OpenApiTypes.DATETIME, description="Balances as of")])
     def list(self, request):
         as_of = None
-        if request.query_params.get("as_of"):
+        if "as_of" in request.query_params:  # given empty, it is refused, not ignored
             as_of = _as_of(request.query_params["as_of"])
             if as_of is None:
                 raise ValidationFailed(gettext("Give as_of as a date or a date and time."), field="as_of")
@@ -307,7 +305,7 @@ class MyEarningsView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter(
-            "month", OpenApiTypes.STR, pattern=s.MONTH_PATTERN, required=False,
+            "month", OpenApiTypes.STR, pattern=MONTH_PATTERN, required=False,
             description="YYYY-MM, zero padded: this month (the default) or an earlier one since she first "
                         "joined a broker; anything else is a 400 naming `month`.")],
         responses={200: s.MyEarningsSerializer})
