@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from brokers import services as bs
+from brokers.models import Membership
 from payments import payroll
 from payments.models import PayslipLine
 
@@ -29,8 +30,17 @@ MID_MONTH = dt.datetime(2027, 3, 10, 15, 0, tzinfo=SHANGHAI)
 FIRST_OF_MONTH = dt.datetime(2027, 9, 1, 0, 30, tzinfo=SHANGHAI)  # a Wednesday; 31 August 16:30 in UTC
 
 
+@pytest.fixture(autouse=True)
+def _joined_in_january_2026(request):
+    """The personas' workers joined on 1 January 2026, whatever day the suite runs on (the
+    factories' default is 1 January of last year, which moves with the clock)."""
+    if "personas" in request.fixturenames:
+        request.getfixturevalue("personas")
+        Membership.objects.update(started_on=dt.date(2026, 1, 1))
+
+
 def earnings(client_for, user, query: str = ""):
-    return client_for(user).get(f"/api/me/earnings/{query}")
+    return client_for(user).get(f"/api/me/earnings/{query}", HTTP_ACCEPT_LANGUAGE="en")  # messages asserted in English
 
 
 def line_view(body: dict, key: str = "month_lines") -> list[tuple]:

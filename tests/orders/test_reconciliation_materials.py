@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -57,7 +58,8 @@ def test_a_return_beyond_what_remains_is_refused_with_the_numbers(personas, clie
 
     # when the broker returns 2,446 of them
     response = client_for(p.broker).post(f"/api/awards/{award.pk}/returns/",
-                                         {"material": beads, "quantity": "2446"}, format="json")
+                                         {"material": beads, "quantity": "2446"}, format="json",
+                                         HTTP_ACCEPT_LANGUAGE="en")
 
     # then it is refused, naming the field and the numbers; nothing is stored
     assert response.status_code == 400, response.json()
@@ -71,9 +73,10 @@ def test_a_return_beyond_what_remains_is_refused_with_the_numbers(personas, clie
     # the 50 that remain can go back, and not a bead more
     assert client_for(p.broker).post(f"/api/awards/{award.pk}/returns/", {"material": beads, "quantity": "46"},
                                      format="json").status_code == 201
-    error = refused(award.order, lambda: services.material_return(actor=p.broker, award_id=award.pk,
-                                                                   material_id=beads, quantity=D("4.0001")),
-                    QuantityExceeded, "quantity_exceeded")
+    with translation.override("en"):
+        error = refused(award.order, lambda: services.material_return(actor=p.broker, award_id=award.pk,
+                                                                       material_id=beads, quantity=D("4.0001")),
+                        QuantityExceeded, "quantity_exceeded")
     assert error.message.startswith("Only 4 颗 of this material can still be returned: 2450 received, 2400 used")
     services.material_return(actor=p.broker, award_id=award.pk, material_id=beads, quantity=D(4))
 
@@ -91,9 +94,10 @@ def test_pieces_awaiting_inspection_hold_their_beads(personas):
     receive(p, award, beads, D(2450))
     make(p, award, 150)
     services.delivery_record(actor=p.broker, award_id=award.pk, quantity=50)  # not yet inspected
-    error = refused(award.order, lambda: services.material_return(actor=p.broker, award_id=award.pk,
-                                                                   material_id=beads, quantity=D(51)),
-                    QuantityExceeded, "quantity_exceeded")
+    with translation.override("en"):
+        error = refused(award.order, lambda: services.material_return(actor=p.broker, award_id=award.pk,
+                                                                       material_id=beads, quantity=D(51)),
+                        QuantityExceeded, "quantity_exceeded")
     assert error.fields == {"quantity": [error.message]}
     assert "2400 used by the 200 pieces delivered" in error.message
 

@@ -33,9 +33,17 @@ def clock():
         yield traveller
 
 
+def personas_joined_in_january_2026():
+    """The personas, their members joined on 1 January 2026 (the factories' default moves with
+    the clock: 1 January of last year)."""
+    p = build_personas()
+    Membership.objects.update(started_on=date(2026, 1, 1))
+    return p
+
+
 @pytest.fixture
 def p(clock, db):
-    return build_personas()
+    return personas_joined_in_january_2026()
 
 
 def client(user) -> APIClient:
@@ -87,7 +95,7 @@ def test_the_first_month_is_the_earliest_membership_or_the_brokers_creation(p):
 def test_this_month_is_read_in_shanghai_on_the_first_at_half_past_midnight(db):
     # 2026-12-01 00:30 in Shanghai is still 30 November in UTC: December has begun
     with time_machine.travel(datetime(2026, 12, 1, 0, 30, tzinfo=SHANGHAI), tick=True):
-        p = build_personas()
+        p = personas_joined_in_january_2026()
         assert preview(p.broker, "2026-12").status_code == 201
         refused_month(preview(p.broker, "2027-01"), "2026-01", "2026-12")
 
