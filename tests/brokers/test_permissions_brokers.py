@@ -8,6 +8,8 @@ the rival broker runs the other worker's; both brokers are in Suichang, so Suich
 lives in Longquan, so Longquan's auditor sees her worker record."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -629,7 +631,8 @@ def test_attendance_mark(api_world, client_for, name):
 @pytest.mark.parametrize("name", NAMES)
 def test_availability_declared_by_workers_only(api_world, client_for, name):
     world = api_world
-    data = {"start_date": "2026-12-01", "end_date": "2026-12-07", "reason": "farm_season"}
+    start = timezone.localdate() + timedelta(days=7)  # a declared absence lies ahead (docs/api.md, Limits)
+    data = {"start_date": f"{start}", "end_date": f"{start + timedelta(days=6)}", "reason": "farm_season"}
     if name not in ("worker", "other_worker"):
         refused_and_unchanged(lambda: call(client_for, world, name, "post", "/api/availability/", data), FORBIDDEN)
         return
