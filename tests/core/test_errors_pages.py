@@ -33,6 +33,23 @@ def test_an_unknown_api_path_is_a_json_404(path):
     assert shape(response) == {"code": "not_found", "message": "Not found.", "fields": {}}
 
 
+@pytest.mark.parametrize("path,status", [("/api/orders/", 401), ("/api/orders/999999/", 401), ("/api/auth/me/", 401)])
+def test_a_browser_asking_for_html_still_gets_json(path, status):
+    # DRF's browsable API would render an HTML page for `Accept: text/html`
+    response = Client().get(path, HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code in (status, 403)
+    assert shape(response)["code"] in ("not_authenticated", "permission_denied")
+
+
+def test_a_browsers_html_accept_gets_json_data_when_logged_in(personas):
+    client = Client()
+    client.force_login(personas.firm)
+    response = client.get("/api/auth/me/", HTTP_ACCEPT="text/html,*/*;q=0.8")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["username"] == personas.firm.username
+
+
 def test_an_unknown_api_path_is_a_json_404_for_any_method():
     client = Client()
     for method in (client.post, client.put, client.patch, client.delete, client.options):

@@ -244,6 +244,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     # JSON bodies are one object nested at most 64 deep (core/parsers.py); forms for uploads
+    # JSON only: DRF's browsable API would answer a browser's `Accept: text/html` with an HTML page
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "core.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
