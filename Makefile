@@ -63,8 +63,8 @@ test-frontend: frontend/node_modules/.package-lock.json
 # frontend first, so the last closing line is pytest's summary
 test: test-frontend test-backend
 
-# The backend suite on SQLite at the instants where dates go wrong (the 1st at 00:30 Asia/Shanghai,
-# 31 December 23:30, 29 February, a Sunday); one instant: `make test-clock CLOCK=2027-03-01T00:30+08:00`.
+# The backend suite on SQLite at the instants where dates go wrong (the 1st at 00:30 Asia/Shanghai on a Sunday,
+# 31 December 23:30, 29 February); one instant: `make test-clock CLOCK=2027-03-01T00:30+08:00`.
 test-clock: install
 	PYTHON=$(PY) PYTEST_WORKERS=$(PYTEST_WORKERS) PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test-clock-instants $(CLOCK)
 
