@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from rest_framework.test import APIClient
 
 from brokers.models import Attendance, Availability, BrokerProfile, PieceLog, PieceRate, ProfessionalVillageStatus
 
+from ..api_checks import english_client as client, refused
 from ..personas import build_personas
 from .api_world import build_world, cid
 
@@ -25,23 +25,6 @@ pytestmark = pytest.mark.django_db
 def world(db):
     with time_machine.travel(NOW, tick=True):
         yield build_world(build_personas())
-
-
-def client(user) -> APIClient:
-    c = APIClient()
-    c.force_authenticate(user=user)
-    c.credentials(HTTP_ACCEPT_LANGUAGE="en")  # the messages asserted are the English ones
-    return c
-
-
-def refused(response, field: str, message: str | None = None, code: str = "invalid") -> dict:
-    assert response.status_code == 400, (response.status_code, response.content[:400])
-    body = response.json()
-    assert set(body) == {"code", "message", "fields"} and body["code"] == code, body
-    assert field in body["fields"], body
-    if message is not None:
-        assert body["fields"][field] == [message], body
-    return body
 
 
 # --- piece rates -----------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.utils import timezone, translation
-from rest_framework.test import APIClient
 
 from brokers.models import Membership
 from core.errors import ValidationFailed
@@ -20,6 +19,7 @@ from payments import payouts, payroll
 from payments.models import PayoutBatch, PayrollRun
 from payments.tasks import payroll_auto_close
 
+from ..api_checks import english_client as client
 from ..personas import build_personas
 from .payroll_world import log, payroll_world
 
@@ -44,13 +44,6 @@ def personas_joined_in_january_2026():
 @pytest.fixture
 def p(clock, db):
     return personas_joined_in_january_2026()
-
-
-def client(user) -> APIClient:
-    c = APIClient()
-    c.force_authenticate(user=user)
-    c.credentials(HTTP_ACCEPT_LANGUAGE="en")  # the messages asserted are the English ones
-    return c
 
 
 def preview(user, month: str):
