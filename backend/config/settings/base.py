@@ -112,6 +112,9 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# `check --deploy` on PostgreSQL warns when DATABASE_URL's role is a superuser, owns the tables or
+# may TRUNCATE (core/checks.py); 0 only where a superuser connection is deliberate.
+DATABASE_ROLE_CHECK = env_bool("DATABASE_ROLE_CHECK", True)
 
 # --- Redis: channel layer, Celery and cache when REDIS_URL is set -----------------------------
 REDIS_URL = env_str("REDIS_URL")
