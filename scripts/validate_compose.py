@@ -19,8 +19,12 @@ Two layers of checks:
    undefined services/volumes/networks/secrets/configs, dependency cycles,
    ``service_healthy`` on services without a healthcheck, and the Lailiao
    conventions (web/worker/beat built from the one ``x-app`` anchor, their
-   dependencies on postgres/redis gated by ``service_healthy``, DATABASE_URL
-   matching the postgres service's credentials, ...).
+   dependencies on postgres/redis gated by ``service_healthy``, the two
+   database roles: postgres creates an owner and an application role at init
+   (LAILIAO_DB_OWNER / LAILIAO_DB_APP and the init script mounted into
+   /docker-entrypoint-initdb.d), the one-shot ``migrate`` connects as the owner,
+   web/worker/beat as the application role (never the superuser) and start
+   only after ``migrate`` completed successfully, ...).
 
 Exit status: 0 valid, 1 invalid, 2 usage/environment problem.
 """
@@ -59,7 +63,13 @@ SCHEMA_SHA256 = "bc50c2d79102aed8df21b3a13e56c9396c7a06da6cff5ce37629f2ee7eb4173
 ANCHOR_KEY = "x-app"
 APP_SERVICES = ("web", "worker", "beat")  # must reuse the x-app definition
 INFRA_HEALTHY = ("postgres", "redis")  # app deps on these must be service_healthy
-REQUIRED_SERVICES = ("postgres", "redis") + APP_SERVICES
+MIGRATE_SERVICE = "migrate"  # one-shot job: migrations as the owner role, before the app starts
+REQUIRED_SERVICES = ("postgres", "redis", MIGRATE_SERVICE) + APP_SERVICES
+# The postgres service creates both roles at init (backend/core/db_roles.py, deploy/postgres/).
+ROLE_VARS = {"owner": ("LAILIAO_DB_OWNER", "LAILIAO_DB_OWNER_PASSWORD"),
+             "app": ("LAILIAO_DB_APP", "LAILIAO_DB_APP_PASSWORD")}
+INITDB_DIR = "/docker-entrypoint-initdb.d"
+INITDB_SCRIPTS = ("10-lailiao-roles.sh", "lailiao-roles.psql")
 SETTINGS_MODULE = "config.settings.production"
 HEALTH_PATH = "/healthz"
 
@@ -383,6 +393,7 @@ def semantic_check(doc, root_node, base_dir: Path, report):
             visit(n, [])
 
     check_app_conventions(doc, root_node, services, report)
+    check_database_roles(services, base_dir, report)
 
 
 def check_app_conventions(doc, root_node, services, report):
@@ -416,7 +427,7 @@ def check_app_conventions(doc, root_node, services, report):
         for var in ("DATABASE_URL", "REDIS_URL"):
             if not env.get(var):
                 report.error("%s.environment" % where, "%s is not set" % var)
-        check_urls(where, env, services, report)
+        check_urls(where, env, services, report, role="owner" if sname == MIGRATE_SERVICE else "app")
         deps = depends_map(svc.get("depends_on"))
         for infra in INFRA_HEALTHY:
             # A wrong condition is already reported by semantic_check.
@@ -438,7 +449,9 @@ def check_app_conventions(doc, root_node, services, report):
             report.error("services.%s.command" % sname, "expected a `celery -A config.celery_app %s` command" % word)
 
 
-def check_urls(where, env, services, report):
+def check_urls(where, env, services, report, role="app"):
+    """DATABASE_URL names the postgres service's `role` (owner or app): its user and password as
+    the service creates them (ROLE_VARS), never the superuser."""
     db = env.get("DATABASE_URL")
     if db:
         u = urlsplit(db)
@@ -448,15 +461,19 @@ def check_urls(where, env, services, report):
             report.error(where, "DATABASE_URL host %r is not a service in this file" % u.hostname)
         else:
             pg_env = env_dict((services[u.hostname] or {}).get("environment"))
-            user = pg_env.get("POSTGRES_USER", "postgres")
-            expected = {"user": user, "password": pg_env.get("POSTGRES_PASSWORD"),
-                        "database": pg_env.get("POSTGRES_DB", user), "port": 5432}
+            superuser = pg_env.get("POSTGRES_USER", "postgres")
+            user_var, password_var = ROLE_VARS[role]
+            expected = {"user": pg_env.get(user_var), "password": pg_env.get(password_var),
+                        "database": pg_env.get("POSTGRES_DB", superuser), "port": 5432}
             actual = {"user": u.username, "password": u.password,
                       "database": u.path.lstrip("/"), "port": u.port or 5432}
+            if u.username == superuser:
+                report.error(where, "DATABASE_URL connects as the superuser %r; use the %s role (%s)"
+                             % (superuser, role, user_var))
             for key in expected:
                 if expected[key] != actual[key]:
-                    report.error(where, "DATABASE_URL %s %r does not match the %s service (%r)"
-                                 % (key, actual[key], u.hostname, expected[key]))
+                    report.error(where, "DATABASE_URL %s %r does not match the %s role of the %s service (%r)"
+                                 % (key, actual[key], role, u.hostname, expected[key]))
     redis_url = env.get("REDIS_URL")
     if redis_url:
         u = urlsplit(redis_url)
@@ -464,6 +481,62 @@ def check_urls(where, env, services, report):
             report.error(where, "REDIS_URL scheme %r is not redis" % u.scheme)
         elif u.hostname not in services:
             report.error(where, "REDIS_URL host %r is not a service in this file" % u.hostname)
+
+
+def check_database_roles(services, base_dir: Path, report):
+    """postgres creates the owner and application roles at init; migrate runs migrations as the
+    owner and settles; web/worker/beat wait for it to complete successfully."""
+    pg = services.get("postgres")
+    if isinstance(pg, dict):
+        where = "services.postgres"
+        env = env_dict(pg.get("environment"))
+        superuser = env.get("POSTGRES_USER", "postgres")
+        names = {}
+        for role, (user_var, password_var) in ROLE_VARS.items():
+            names[role] = env.get(user_var)
+            if not env.get(user_var) or not env.get(password_var):
+                report.error("%s.environment" % where, "%s and %s must be set (the %s role the init script creates)"
+                             % (user_var, password_var, role))
+            elif env[user_var] == superuser:
+                report.error("%s.environment" % where, "%s must not be the superuser %r" % (user_var, superuser))
+        if names["owner"] and names["owner"] == names["app"]:
+            report.error("%s.environment" % where, "the owner and the application role must be two roles")
+        mounted = False
+        for vol in pg.get("volumes") or []:
+            if isinstance(vol, str):
+                parts = vol.split(":")
+                source, target = (parts[0], parts[1]) if len(parts) >= 2 else (None, parts[0])
+            elif isinstance(vol, dict):
+                source, target = vol.get("source"), vol.get("target")
+            else:
+                continue
+            if source and target and str(target).rstrip("/") == INITDB_DIR:
+                mounted = True
+                folder = (base_dir / source).resolve()
+                for name in INITDB_SCRIPTS:
+                    if not (folder / name).is_file():
+                        report.error("%s.volumes" % where, "%s is mounted at %s but has no %s"
+                                     % (source, INITDB_DIR, name))
+        if not mounted:
+            report.error("%s.volumes" % where, "mount the roles init script folder (deploy/postgres) at %s"
+                         % INITDB_DIR)
+
+    migrate = services.get(MIGRATE_SERVICE)
+    if isinstance(migrate, dict):
+        where = "services.%s" % MIGRATE_SERVICE
+        words = " ".join(command_words(migrate.get("command")))
+        if "manage.py migrate" not in words:
+            report.error("%s.command" % where, "expected a `python manage.py migrate` command")
+        if str(migrate.get("restart", "no")) != "no":
+            report.error("%s.restart" % where, "a one-shot job needs restart: \"no\" (found %r)" % migrate.get("restart"))
+    for sname in APP_SERVICES:
+        svc = services.get(sname)
+        if not isinstance(svc, dict) or MIGRATE_SERVICE not in services:
+            continue
+        cond = depends_map(svc.get("depends_on")).get(MIGRATE_SERVICE, {}).get("condition")
+        if cond != "service_completed_successfully":
+            report.error("services.%s.depends_on" % sname, "must depend on %s with condition: "
+                         "service_completed_successfully (found %r)" % (MIGRATE_SERVICE, cond))
 
 
 # --------------------------------------------------------------------------
