@@ -16,6 +16,8 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from .db_roles_fixture import app_role_connection, db_roles  # noqa: F401  (PostgreSQL role fixtures)
+
 REQUIRE_SERVICES = os.environ.get("LAILIAO_REQUIRE_SERVICES") == "1"
 
 
