@@ -78,6 +78,9 @@ REFUSED = {
     "drop the table": "DROP TABLE payments_entry",
     "take the table": "ALTER TABLE payments_entry OWNER TO CURRENT_USER",
     "create a schema": "CREATE SCHEMA h_roles_probe",
+    "session_replication_role for the role": "ALTER ROLE CURRENT_USER SET session_replication_role = replica",
+    "become superuser": "ALTER ROLE CURRENT_USER SUPERUSER",
+    "run a program": "COPY payments_entry TO PROGRAM 'true'",
 }
 
 
