@@ -283,7 +283,9 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     # flood protection on the login and token endpoints: every request per address (the login
-    # limits above count failures); DRF's own throttles read the address as core/clients.py does
+    # limits above count failures). Its address is core.clients'; NUM_PROXIES makes DRF's own
+    # get_ident agree for any other throttle (except that with fewer hops than proxies DRF takes
+    # the leftmost, core.clients the connection's)
     "DEFAULT_THROTTLE_RATES": {"login_address": env_str("LOGIN_RATE_IP", "120/min")},
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "COERCE_DECIMAL_TO_STRING": True,
