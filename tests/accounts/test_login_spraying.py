@@ -139,6 +139,12 @@ def test_the_phone_number_and_the_username_share_one_budget(zhou):
     assert_locked(attempt("13905781001", TEST_PASSWORD, address=a))
 
 
+def test_names_without_an_account_are_counted_in_lower_case(zhou):
+    a = fresh_address()
+    assert fail(2, "Nobody", address=a) + fail(3, "NOBODY ", address=a) == [400, 400, 400, 400, 429]
+    assert_locked(attempt("nobody", "x", address=a))
+
+
 def test_the_cool_off_expires_and_trying_while_locked_extends_it(zhou):
     a = fresh_address()
     with time_machine.travel(dt.datetime(2027, 3, 1, 9, 0, tzinfo=dt.timezone.utc), tick=False) as traveller:
@@ -314,10 +320,11 @@ def hashes(monkeypatch):
     ("13905781001", TEST_PASSWORD),
     ("gone", TEST_PASSWORD),
 ])
-def test_every_login_hashes_the_password_exactly_once(zhou, hashes, username, password):
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_every_login_hashes_the_password_exactly_once(zhou, hashes, username, password, path):
     UserFactory(username="gone", is_active=False)
     hashes.clear()
-    attempt(username, password, address=fresh_address(), path="/api/auth/token/")
+    attempt(username, password, address=fresh_address(), path=path)
     assert len(hashes) == 1
 
 
