@@ -228,7 +228,8 @@ AXES_CLIENT_IP_CALLABLE = "core.clients.client_ip_block"
 AXES_LOCKOUT_CALLABLE = "accounts.throttles.login_locked_response"
 # the handler writes AccessLog itself, once per correct password (session, token and admin logins)
 AXES_DISABLE_ACCESS_LOG = True
-AXES_VERBOSE = False
+# a refused attempt counts as a failure: a client that keeps trying keeps its lock
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
 # A failed CSRF check under /api/ answers the one error shape (docs/api.md), HTML elsewhere.
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 # Request limits (docs/api.md, "One error shape"): over them the API answers 413. Uploaded
