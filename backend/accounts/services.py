@@ -8,14 +8,21 @@ from rest_framework.authtoken.models import Token
 from core.errors import ValidationFailed
 
 from .models import User
+from .throttles import login_succeeded
 
 
 def credentials_check(*, request, username: str, password: str) -> User:
-    user = authenticate(request, username=username, password=password)
+    """The user these credentials name, or 400 `invalid_credentials` (the same for an unknown
+    name, a wrong password and an inactive user). The login limits (accounts/throttles.py) run
+    inside authenticate(); a locked-out client's answer becomes a 429 in axes's middleware."""
+    # the Django request, not DRF's wrapper: axes marks it, and its middleware reads the mark
+    http_request = getattr(request, "_request", request)
+    user = authenticate(http_request, username=username, password=password)
     if user is None:
         raise ValidationFailed(
             _("The username/phone or password is not correct."), code="invalid_credentials"
         )
+    login_succeeded(request=http_request, user=user)
     return user
 
 

@@ -21,7 +21,7 @@ from .serializers import (
     OrganisationSerializer,
     TokenSerializer,
 )
-from .throttles import LoginIPThrottle, LoginUsernameThrottle
+from .throttles import LoginAddressThrottle
 
 
 def me_payload(user) -> dict:
@@ -45,7 +45,7 @@ class LoginView(APIView):
     """Session login for the web app (send the CSRF token)."""
 
     permission_classes = [AllowAny]
-    throttle_classes = [LoginIPThrottle, LoginUsernameThrottle]
+    throttle_classes = [LoginAddressThrottle]
 
     @extend_schema(request=LoginSerializer, responses=MeSerializer)
     def post(self, request):
@@ -79,7 +79,7 @@ class MeView(APIView):
 class TokenView(APIView):
     """Token for API clients: POST credentials to get one, DELETE to revoke yours."""
 
-    throttle_classes = [LoginIPThrottle, LoginUsernameThrottle]
+    throttle_classes = [LoginAddressThrottle]
 
     def get_permissions(self):
         # revoking needs a login; any other method (POST, or one not allowed: 405) does not

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "djmoney",
     "channels",
+    "axes",
     "core",
     "accounts",
     "orders",
@@ -72,6 +73,9 @@ MIDDLEWARE = [
     "core.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last, as axes asks: turns a login lockout into the 429 of accounts.throttles
+    "axes.middleware.AxesMiddleware",
+    "accounts.throttles.LoginDeviceMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -193,7 +197,8 @@ PAYROLL_AUTO_CLOSE_DAY = env_int("PAYROLL_AUTO_CLOSE_DAY", 5)
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["accounts.backends.UsernameOrPhoneBackend"]
+# axes first: it refuses a locked-out client before any password is checked
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "accounts.backends.UsernameOrPhoneBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -201,6 +206,33 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 SESSION_COOKIE_AGE = 14 * 24 * 60 * 60
+# Reverse proxies in front of the app, each appending to X-Forwarded-For; 0: the connection's
+# address is the client's (core/clients.py). Set it only when clients cannot reach the app directly.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# --- Login limits (accounts/throttles.py, docs/security.md "Login") ---------------------------
+# Failures of one client (account and address) that lock it out of that account.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+# Failures on one account from all addresses (each counting at most LOGIN_FAILURE_LIMIT) past
+# which only clients known to be the owner may try it.
+LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("LOGIN_ACCOUNT_FAILURE_LIMIT", 20)
+# Failures from one address over all accounts past which it may only try accounts it is known for.
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 30)
+# Failures count for this long after a client's last one; a lock lasts until enough have aged out.
+LOGIN_COOLOFF_MINUTES = env_int("LOGIN_COOLOFF_MINUTES", 15)
+# A device cookie, or a login from an address, marks the owner of an account for this many days.
+LOGIN_DEVICE_DAYS = env_int("LOGIN_DEVICE_DAYS", 90)
+AXES_HANDLER = "accounts.throttles.LoginLimitHandler"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # the pair; the other budgets are in the handler
+AXES_USERNAME_CALLABLE = "accounts.throttles.login_account_key"
+AXES_CLIENT_IP_CALLABLE = "core.clients.client_ip_block"
+AXES_LOCKOUT_CALLABLE = "accounts.throttles.login_locked_response"
+# the handler writes AccessLog itself, once per correct password (session, token and admin logins)
+AXES_DISABLE_ACCESS_LOG = True
+# a refused attempt counts as a failure: a client that keeps trying keeps its lock
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
 # A failed CSRF check under /api/ answers the one error shape (docs/api.md), HTML elsewhere.
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 # Request limits (docs/api.md, "One error shape"): over them the API answers 413. Uploaded
@@ -254,10 +286,12 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_THROTTLE_RATES": {
-        "login_ip": env_str("LOGIN_RATE_IP", "30/min"),
-        "login_username": env_str("LOGIN_RATE_USERNAME", "5/min"),
-    },
+    # flood protection on the login and token endpoints: every request per address (the login
+    # limits above count failures). Its address is core.clients'; NUM_PROXIES makes DRF's own
+    # get_ident agree for any other throttle (except that with fewer hops than proxies DRF takes
+    # the leftmost, core.clients the connection's)
+    "DEFAULT_THROTTLE_RATES": {"login_address": env_str("LOGIN_RATE_IP", "120/min")},
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "COERCE_DECIMAL_TO_STRING": True,
 }
 SPECTACULAR_SETTINGS = {
