@@ -72,6 +72,8 @@ INITDB_DIR = "/docker-entrypoint-initdb.d"
 INITDB_SCRIPTS = ("10-lailiao-roles.sh", "lailiao-roles.psql")
 SETTINGS_MODULE = "config.settings.production"
 HEALTH_PATH = "/healthz"
+PROXY_SERVICE = "proxy"  # nginx: the only published port; web trusts its one X-Forwarded-For hop
+PROXY_CONF = "deploy/nginx/lailiao.conf"
 
 
 class Report:
@@ -392,11 +394,11 @@ def semantic_check(doc, root_node, base_dir: Path, report):
         if n not in state:
             visit(n, [])
 
-    check_app_conventions(doc, root_node, services, report)
+    check_app_conventions(doc, root_node, services, report, base_dir)
     check_database_roles(services, base_dir, report)
 
 
-def check_app_conventions(doc, root_node, services, report):
+def check_app_conventions(doc, root_node, services, report, base_dir: Path = REPO_ROOT):
     anchor = doc.get(ANCHOR_KEY)
     anchor_node = mapping_get(root_node, ANCHOR_KEY)
     if not isinstance(anchor, dict) or anchor_node is None:
@@ -440,13 +442,44 @@ def check_app_conventions(doc, root_node, services, report):
         test = " ".join(command_words(hc.get("test"))) if isinstance(hc, dict) else ""
         if not has_healthcheck(web) or HEALTH_PATH not in test:
             report.error("services.web.healthcheck", "web needs an HTTP healthcheck on %s" % HEALTH_PATH)
-        ports = [str(p.get("target") if isinstance(p, dict) else p) for p in web.get("ports") or []]
-        if not any(p == "8000" or p.endswith(":8000") or p.startswith("8000/") or ":8000/" in p for p in ports):
-            report.error("services.web.ports", "web must publish container port 8000")
+        check_proxy(web, services, base_dir, report)
     for sname, word in (("worker", "worker"), ("beat", "beat")):
         words = command_words((services.get(sname) or {}).get("command"))
         if sname in services and not ("celery" in words and word in words):
             report.error("services.%s.command" % sname, "expected a `celery -A config.celery_app %s` command" % word)
+
+
+def check_proxy(web, services, base_dir: Path, report):
+    """Clients reach web only through the proxy, which appends their address to X-Forwarded-For;
+    web trusts exactly the hops in front of it (TRUSTED_PROXY_COUNT), so it must publish no port
+    of its own (a client talking to web directly could forge its address)."""
+    proxy = services.get(PROXY_SERVICE)
+    if not proxy:
+        report.error("services", "missing the `%s` service in front of web" % PROXY_SERVICE)
+        return
+    if not proxy.get("ports"):
+        report.error("services.%s.ports" % PROXY_SERVICE, "the proxy must publish the port clients use")
+    if web.get("ports"):
+        report.error("services.web.ports", "web must not publish a port: clients go through the %s "
+                     "(else they can forge X-Forwarded-For)" % PROXY_SERVICE)
+    ports = [str(p.get("target") if isinstance(p, dict) else p) for p in web.get("expose") or []]
+    if "8000" not in ports:
+        report.error("services.web.expose", "web must expose container port 8000 to the proxy")
+    count = env_dict(web.get("environment")).get("TRUSTED_PROXY_COUNT")
+    if str(count) != "1":
+        report.error("services.web.environment", "TRUSTED_PROXY_COUNT must be 1 (one proxy), found %r" % count)
+    conf = None
+    for volume in proxy.get("volumes") or []:
+        source = volume.get("source") if isinstance(volume, dict) else str(volume).split(":")[0]
+        if source and str(source).endswith(".conf"):
+            conf = (base_dir / source).resolve()
+    if conf is None or not conf.is_file():
+        report.error("services.%s.volumes" % PROXY_SERVICE, "mount the nginx config (%s)" % PROXY_CONF)
+        return
+    text = conf.read_text(encoding="utf-8")
+    for needle in ("proxy_pass http://", "$proxy_add_x_forwarded_for", "Upgrade $http_upgrade"):
+        if needle not in text:
+            report.error("services.%s.volumes" % PROXY_SERVICE, "%s must contain %r" % (conf.name, needle))
 
 
 def check_urls(where, env, services, report, role="app"):
