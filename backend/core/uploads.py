@@ -177,7 +177,7 @@ _EXTENSIONS = {JPEG: ("jpg", "jpeg")}
 def download_name(original: str, kind: Kind, *, max_length: int = 200) -> str:
     """The client's file name, cleaned to serve as a download's filename: no path, no control or
     reserved characters, NFC, at most `max_length` characters, and ending in the checked kind's
-    extension (a PDF uploaded as `x.html` downloads as `x.pdf`)."""
+    extension (a PDF uploaded as `x.html` downloads as `x.html.pdf`)."""
     name = unicodedata.normalize("NFC", str(original or "")).replace("\\", "/").rsplit("/", 1)[-1]
     name = _UNSAFE_NAME.sub("_", name).strip(" ._")
     stem, dot, extension = name.rpartition(".")
