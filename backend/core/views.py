@@ -8,7 +8,7 @@ from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
-from drf_spectacular.views import SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.renderers import JSONRenderer, TemplateHTMLRenderer
 
 from . import health
@@ -32,9 +32,10 @@ def spa_index(request):
     return render(request, "core/frontend_missing.html", status=200)
 
 
-class SwaggerView(SpectacularSwaggerView):
-    """The interactive API docs. Only its GET has a template: anything else (OPTIONS, a 405)
-    answers JSON, where drf-spectacular's view crashes for want of a template."""
+class SwaggerView(SpectacularSwaggerSplitView):
+    """The interactive API docs. The page loads its init script from `?script=` (the split view),
+    so the Content-Security-Policy needs no inline script. Only its GET has a template: anything
+    else (OPTIONS, a 405) answers JSON, where drf-spectacular's view crashes for want of one."""
 
     renderer_classes = [TemplateHTMLRenderer, JSONRenderer]
 

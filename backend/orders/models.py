@@ -16,6 +16,7 @@ from djmoney.models.fields import MoneyField
 
 from accounts.models import Organisation
 from core.money import AMOUNT_DIGITS, AMOUNT_PLACES, CURRENCY, RATE_DIGITS, RATE_PLACES
+from core.uploads import UNCHECKED_CONTENT_TYPE
 
 CNY_CHOICES = [(CURRENCY, CURRENCY)]
 
@@ -154,18 +155,33 @@ class Material(models.Model):
 
 
 def attachment_path(instance: "Attachment", filename: str) -> str:
+    # `filename` is the server's (core.uploads.stored_name), never the client's
     return f"orders/{instance.order_id}/{filename}"
 
 
 class Attachment(models.Model):
+    """A document of an order. Its kind was checked from its bytes (core.uploads.check_upload);
+    rows from before that check have no content_type and are served as a plain download."""
+
     order = models.ForeignKey(Order, models.CASCADE, related_name="attachments")
     file = models.FileField(_("file"), upload_to=attachment_path)
+    content_type = models.CharField(_("checked content type"), max_length=100, blank=True)
+    original_name = models.CharField(_("original name"), max_length=255, blank=True)
+    size = models.PositiveBigIntegerField(_("size in bytes"), default=0)
     caption = models.CharField(_("caption"), max_length=200, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
+
+    @property
+    def download_name(self) -> str:
+        return self.original_name or self.file.name.rsplit("/", 1)[-1]
+
+    @property
+    def served_content_type(self) -> str:
+        return self.content_type or UNCHECKED_CONTENT_TYPE
 
 
 class OrderEvent(models.Model):

@@ -175,15 +175,14 @@ class MaterialSerializer(serializers.ModelSerializer):
 
 class AttachmentSerializer(serializers.ModelSerializer):
     # Files are served through the API, to whoever may see the order, never from a public path.
-    name = serializers.SerializerMethodField()
+    # `name` is the uploader's (cleaned), `content_type` the one checked from the bytes.
+    name = serializers.CharField(source="download_name", read_only=True)
+    content_type = serializers.CharField(source="served_content_type", read_only=True)
     url = serializers.SerializerMethodField()
 
     class Meta:
         model = Attachment
-        fields = ["id", "name", "url", "caption", "uploaded_at"]
-
-    def get_name(self, attachment) -> str:
-        return attachment.file.name.rsplit("/", 1)[-1]
+        fields = ["id", "name", "content_type", "size", "url", "caption", "uploaded_at"]
 
     def get_url(self, attachment) -> str:
         return f"/api/orders/{attachment.order_id}/attachments/{attachment.pk}/file/"

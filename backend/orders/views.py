@@ -17,6 +17,7 @@ from accounts.models import Role
 from accounts.permissions import BROKER_STAFF, HasRole
 from core.filters import BooleanFilter, FilterSet as IdFilterSet, IntegerFilter, IsoDateTimeFilter
 from core.parsers import JSONParser
+from core.uploads import DOCUMENT_KINDS, UNCHECKED_CONTENT_TYPE, protect_download
 
 from . import selectors, serializers as s, services
 from .errors import NotYours
@@ -26,6 +27,8 @@ from .services.common import floor_for
 MARKET_ROLES = (Role.FIRM_MEMBER, *BROKER_STAFF, Role.AUDITOR)
 FIRM = (Role.FIRM_MEMBER,)
 BROKER_OWNER = (Role.BROKER_OWNER,)
+# what an attachment download may be: an order document's checked type, or a file from before the check
+DOWNLOAD_TYPES = [kind.content_type for kind in DOCUMENT_KINDS] + [UNCHECKED_CONTENT_TYPE]
 
 
 class WriteRoles:
@@ -169,15 +172,21 @@ class OrderViewSet(WriteRoles, mixins.ListModelMixin, mixins.RetrieveModelMixin,
         attachment = services.attachment_add(actor=request.user, order_id=order.pk, **data.validated_data)
         return Response(s.AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(responses={(200, content_type): bytes for content_type in DOWNLOAD_TYPES})
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>\d+)/file")
     def attachment_file(self, request, pk=None, attachment_id=None):
-        """Download an attachment: anyone who may see the order may read its files."""
+        """Download an attachment: anyone who may see the order may read its files. Always a
+        download (never shown inline) of the type checked at upload, application/octet-stream
+        for files from before the check."""
         attachment = self.get_object().attachments.filter(pk=attachment_id).first()
         if attachment is None:
             raise Http404
-        name = attachment.file.name.rsplit("/", 1)[-1]
-        return FileResponse(attachment.file.open("rb"), filename=name)
+        try:
+            content = attachment.file.open("rb")
+        except FileNotFoundError:
+            raise Http404 from None
+        return protect_download(FileResponse(content, as_attachment=True, filename=attachment.download_name,
+                                             content_type=attachment.served_content_type))
 
     @extend_schema(methods=["get"], responses=s.BidSerializer(many=True))
     @extend_schema(methods=["post"], request=s.BidInput, responses={201: s.BidSerializer})

@@ -5,6 +5,7 @@ from datetime import datetime, time
 from django.db.models import Count
 from django.http import HttpResponse
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -18,6 +19,7 @@ from accounts.permissions import BROKER_STAFF, HasRole
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.fields import MONTH_PATTERN, MomentError, MonthFilter, checked_moment
 from core.filters import FilterSet as IdFilterSet
+from core.uploads import protect_download
 
 from . import documents, invoicing, payouts, payroll, selectors, serializers as s
 from .models import Account, Invoice, PayoutBatch, PayrollRun, Payslip
@@ -79,9 +81,11 @@ def _owner_only(user) -> None:
 
 
 def _file(content: bytes, content_type: str, filename: str, *, attachment: bool = False) -> HttpResponse:
+    """A generated file: PDFs inline (to print; browsers show no PDF in a sandbox), the bank file
+    as a download in a sandbox; the type as sent, never sniffed (core.uploads.protect_download)."""
     response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'{"attachment" if attachment else "inline"}; filename="{filename}"'
-    return response
+    response["Content-Disposition"] = content_disposition_header(attachment, filename)
+    return protect_download(response, sandbox=attachment)
 
 
 class PayrollRunFilter(IdFilterSet):

@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from orders.models import Attachment, Bid, Order
 
+from .. import upload_files
 from ..api_checks import english_client as client, refused
 from ..personas import build_personas
 from . import builders
@@ -138,8 +139,8 @@ def test_an_attachment_over_the_size_limit_is_a_400_in_the_error_shape(p, settin
     order = builders.draft(p.firm)
 
     def upload(size: int):
-        photo = SimpleUploadedFile("sample.jpg", b"\xff" * size, content_type="image/jpeg")
-        return client(p.firm).post(f"/api/orders/{order.pk}/attachments/", {"file": photo}, format="multipart")
+        drawing = SimpleUploadedFile("drawing.pdf", upload_files.pdf(size), content_type="application/pdf")
+        return client(p.firm).post(f"/api/orders/{order.pk}/attachments/", {"file": drawing}, format="multipart")
 
     refused(upload(2 * 1024 * 1024 + 1), "file", "A file may be at most 2 MB; this one has 2097153 bytes.",
             code="file_too_large")

@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from orders import services
 from orders.models import Bid, Order, OrderEvent
 
+from .. import upload_files
 from . import builders
 from .permissions_world import (
     MARKET, NAMES, VISIBLE_ORDERS, assert_refused, build_world, deliver_and_accept, firm_write_status,
@@ -187,7 +188,7 @@ def test_order_attachment_upload(world, client_for, name, django_capture_on_comm
     client = client_for(world.user(name))
 
     def upload():
-        photo = SimpleUploadedFile("sample.jpg", b"\xff\xd8\xff\xe0 not really a jpeg", content_type="image/jpeg")
+        photo = SimpleUploadedFile("sample.jpg", upload_files.jpeg(), content_type="image/jpeg")
         return client.post(f"/api/orders/{order.pk}/attachments/", {"file": photo, "caption": "样品"},
                            format="multipart")
 
@@ -203,7 +204,7 @@ def test_order_attachment_upload(world, client_for, name, django_capture_on_comm
 
 def test_an_attachment_is_seen_by_whoever_sees_the_order(world, client_for):
     order = world.orders["open"]
-    photo = SimpleUploadedFile("sample.jpg", b"jpeg", content_type="image/jpeg")
+    photo = SimpleUploadedFile("sample.jpg", upload_files.jpeg(), content_type="image/jpeg")
     client_for(world.p.firm).post(f"/api/orders/{order.pk}/attachments/", {"file": photo}, format="multipart")
     for name in ["firm", "broker", "team_head", "rival_broker", "admin"]:
         rows = client_for(world.user(name)).get(f"/api/orders/{order.pk}/attachments/").json()
@@ -290,14 +291,14 @@ def test_attachment_files_are_served_to_who_may_see_the_order(world, client_for)
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     order = world.orders["open"]
-    photo = SimpleUploadedFile("样品.jpg", b"\xff\xd8\xff fake jpeg", content_type="image/jpeg")
+    photo = SimpleUploadedFile("样品.jpg", upload_files.jpeg(), content_type="image/jpeg")
     posted = client_for(world.p.firm).post(f"/api/orders/{order.pk}/attachments/", {"file": photo}, format="multipart")
     assert posted.status_code == 201, posted.json()
     url = posted.json()["url"]
     assert posted.json()["name"].endswith(".jpg")
     response = client_for(world.p.broker).get(url)  # the board's orders are open to every broker
     assert response.status_code == 200
-    assert b"".join(response.streaming_content) == b"\xff\xd8\xff fake jpeg"
+    assert b"".join(response.streaming_content) == upload_files.jpeg()
     assert client_for(world.other_firm).get(url).status_code == 404
     assert client_for(world.p.worker).get(url).status_code == 403
     assert client_for(None).get(url).status_code == 403

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
 from .env import env_bool, env_int, env_list, env_str
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "djmoney",
     "channels",
     "axes",
@@ -64,6 +66,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # before WhiteNoise, so the policy is on the static files and the built app's files too
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -96,6 +100,29 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- Content-Security-Policy (django-csp; docs/security.md § Headers and sessions) ------------
+# What the web app (the Vite build at /), the API docs (/api/docs/) and the admin need, and no
+# more: scripts only from our own files (none of the three has an inline script; the API docs
+# load their init script from /api/docs/?script=), styles also inline (Ant Design and Swagger UI
+# write <style> elements and style attributes at run time), images also as data: URLs, requests
+# and websockets to our own origin ('self' covers ws:/wss: of the same host in CSP 3 browsers; the
+# production settings add wss:// of each allowed host for older ones), no plugins, no framing.
+CSP_EXTRA_CONNECT_SRC = env_list("CSP_EXTRA_CONNECT_SRC", [])  # extra origins the app may fetch from or open sockets to
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF, *CSP_EXTRA_CONNECT_SRC],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
@@ -304,6 +331,8 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI from the installed package, not a CDN: the docs work offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # no badge fetched from validator.swagger.io (it would send our schema's URL away; the CSP blocks it)
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.Order.Status",
@@ -357,3 +386,7 @@ HEALTHZ_TIMEOUT_SECONDS = float(env_str("HEALTHZ_TIMEOUT_SECONDS", "2"))
 # limits.py; every one is listed in docs/api.md § Limits). An order attachment larger than this
 # is refused with 400 file_too_large.
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+# An order holds at most this many attachments (400 too_many_attachments) ...
+ATTACHMENTS_PER_ORDER_MAX = env_int("ATTACHMENTS_PER_ORDER_MAX", 20)
+# ... of at most this many bytes together (400 attachments_too_large).
+ATTACHMENTS_PER_ORDER_MAX_BYTES = env_int("ATTACHMENTS_PER_ORDER_MAX_BYTES", 50 * 1024 * 1024)

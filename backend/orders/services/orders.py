@@ -9,15 +9,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from django.conf import settings
-
 from accounts.models import Role, User
 from core.bounds import check_date_within, days_from_today
 from core.errors import Forbidden, ValidationFailed
 from core.money import cny
 
 from .. import limits
-from ..models import Attachment, Bid, Material, Order, Procedure
+from ..models import Bid, Material, Order, Procedure
 from .common import (
     illegal, lock_order, move, notify_board, notify_broker, notify_firm, record_event, require_firm_member,
 )
@@ -209,23 +207,3 @@ def orders_close_due(*, now: datetime | None = None) -> int:
     and repeatedly (each order is locked and re-checked)."""
     due = Order.objects.filter(status=Order.Status.PUBLISHED, bid_deadline__lte=now or timezone.now())
     return sum(order_close_bidding(order_id=order_id) for order_id in due.values_list("pk", flat=True))
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f}".removesuffix(".0")
-
-
-@transaction.atomic
-def attachment_add(*, actor: User, order_id: int, file, caption: str = "") -> Attachment:
-    order = lock_order(order_id)
-    require_firm_member(actor, order)
-    if order.status in (Order.Status.COMPLETED, Order.Status.CANCELLED):
-        raise illegal(order)
-    limit = settings.ATTACHMENT_MAX_BYTES
-    if file.size > limit:
-        raise ValidationFailed(_("A file may be at most %(mb)s MB; this one has %(size)s bytes.") % {
-            "mb": _megabytes(limit), "size": file.size}, code="file_too_large", field="file")
-    attachment = Attachment.objects.create(order=order, file=file, caption=caption, uploaded_by=actor)
-    record_event(order, action="attachment_added", actor=actor, data={"attachment": attachment.pk,
-                                                                       "name": attachment.file.name})
-    return attachment
