@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from core.errors import enforce_csrf
@@ -138,8 +139,21 @@ class TokenDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class PasswordChangeThrottle(UserRateThrottle):
+    """Per user: whoever holds a stolen token or session cannot guess the old password at will."""
+
+    scope = "password_change"
+
+    def get_rate(self):
+        from django.conf import settings
+
+        return settings.PASSWORD_CHANGE_RATE
+
+
 class PasswordView(APIView):
     """Change my password: every API token of mine is revoked, every other session ends."""
+
+    throttle_classes = [PasswordChangeThrottle]
 
     @extend_schema(request=PasswordChangeSerializer, responses=TokensRevokedSerializer)
     def post(self, request):

@@ -426,3 +426,13 @@ async def test_a_websocket_with_an_expired_or_revoked_token_is_refused(personas)
     with time_machine.travel(timezone.now() + TTL + timedelta(minutes=1), tick=False):
         assert await socket_outcome(key) == 4401
     assert not await sync_to_async(AuthToken.objects.filter(user=personas.worker).exists)()
+
+
+def test_guessing_the_old_password_is_throttled_per_user(personas):
+    client = as_token(issue(personas.worker)["token"])
+    for _ in range(5):
+        assert change_password(client, old="guess").status_code == 400
+    response = change_password(client)  # even the right one, until the minute is over
+    assert response.status_code == 429
+    assert response.json()["code"] == "throttled"
+    assert change_password(as_token(issue(personas.other_worker)["token"]), old="guess").status_code == 400

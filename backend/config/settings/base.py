@@ -273,6 +273,7 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
 }
 API_TOKENS_PER_USER = env_int("API_TOKENS_PER_USER", 20)  # live tokens per user; a new one ends the oldest
+PASSWORD_CHANGE_RATE = env_str("PASSWORD_CHANGE_RATE", "5/min")  # password changes per user: guesses at the old one
 SPECTACULAR_SETTINGS = {
     "TITLE": "Lailiao API",
     "DESCRIPTION": "Processing with supplied materials: orders, bids, piecework, payroll and subsidies.",
