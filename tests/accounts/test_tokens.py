@@ -374,6 +374,18 @@ def test_set_password_and_save_by_any_path_revokes_the_tokens(personas):
     assert is_refused(phone["token"])
 
 
+def test_manage_py_changepassword_revokes_the_tokens(personas, monkeypatch):
+    from io import StringIO
+
+    from django.contrib.auth.management.commands.changepassword import Command
+    from django.core.management import call_command
+
+    phone = issue(personas.worker)
+    monkeypatch.setattr(Command, "_get_pass", lambda self, prompt="": NEW_PASSWORD)
+    call_command("changepassword", "worker", stdout=StringIO())
+    assert is_refused(phone["token"])
+
+
 def test_a_disabled_password_revokes_the_tokens(personas):
     phone = issue(personas.worker)
     user = User.objects.get(pk=personas.worker.pk)
