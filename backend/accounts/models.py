@@ -1,10 +1,15 @@
-"""Who is who: the jurisdiction tree, organisations (firm, broker, federation) and users."""
+"""Who is who: the jurisdiction tree, organisations (firm, broker, federation), users and their
+API tokens (one per device)."""
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
+from knox.models import AbstractAuthToken
+from knox.settings import CONSTANTS
 
 
 class Jurisdiction(models.Model):
@@ -163,6 +168,45 @@ class User(AbstractUser):
     @property
     def is_worker(self) -> bool:
         return self.role == Role.WORKER
+
+    def set_unusable_password(self) -> None:
+        super().set_unusable_password()
+        self._password_disabled = True  # a login switched off: its tokens go too (see below)
+
+
+DEVICE_MAX_LENGTH = 100
+
+
+class AuthToken(AbstractAuthToken):
+    """An API token of one device (knox, settings.REST_KNOX): only the SHA-512 `digest` of the key
+    and its first 15 characters (`token_key`, to find the row) are stored; the key is shown once.
+    A token expires at `expiry`, which use pushes on (core.authentication)."""
+
+    # knox's primary key is the digest; ours is a plain id, so the API can name a token without it
+    id = models.BigAutoField(primary_key=True)
+    digest = models.CharField(max_length=CONSTANTS.DIGEST_LENGTH, unique=True)
+    device = models.CharField(_("device"), max_length=DEVICE_MAX_LENGTH, blank=True)
+    last_used = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.device or self.token_key}"
+
+
+@receiver(post_save, sender=User, dispatch_uid="accounts.revoke_tokens_on_password_change")
+def revoke_tokens_on_password_change(sender, instance: User, created: bool = False, raw: bool = False,
+                                     **kwargs) -> None:
+    """A new password (set_password by any path: the API, the admin, `changepassword`) or a
+    disabled one ends every API token of the user. Django marks a new password with `_password`
+    until the save is done, and leaves it unset for a mere hash upgrade at login."""
+    disabled = instance.__dict__.pop("_password_disabled", False)
+    if created or raw or not (disabled or getattr(instance, "_password", None) is not None):
+        return
+    AuthToken.objects.filter(user=instance).delete()
 
 
 class MinimumWage(models.Model):

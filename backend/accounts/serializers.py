@@ -2,7 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import Jurisdiction, Organisation, User
+from .models import DEVICE_MAX_LENGTH, AuthToken, Jurisdiction, Organisation, User
 
 
 class JurisdictionSerializer(serializers.ModelSerializer):
@@ -68,5 +68,40 @@ class LoginSerializer(serializers.Serializer):
     password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
 
 
+class TokenLoginSerializer(LoginSerializer):
+    device = serializers.CharField(
+        max_length=DEVICE_MAX_LENGTH, required=False, allow_blank=True, label=_("Device"),
+        help_text=_("A name for this device, shown in your list of tokens; the User-Agent when absent."),
+    )
+
+
 class TokenSerializer(serializers.Serializer):
+    """A new token: the key is in this answer only (the server keeps its hash)."""
+
     token = serializers.CharField(read_only=True)
+    id = serializers.IntegerField(read_only=True)
+    device = serializers.CharField(read_only=True)
+    expiry = serializers.DateTimeField(read_only=True)
+
+
+class TokenDeviceSerializer(serializers.ModelSerializer):
+    """One of my tokens, as a device: never its key or digest."""
+
+    current = serializers.SerializerMethodField(help_text=_("True for the token making this request."))
+
+    class Meta:
+        model = AuthToken
+        fields = ["id", "device", "created", "last_used", "expiry", "current"]
+        read_only_fields = fields
+
+    def get_current(self, token: AuthToken) -> bool:
+        return token.pk == self.context.get("current_token_id")
+
+
+class TokensRevokedSerializer(serializers.Serializer):
+    revoked = serializers.IntegerField(read_only=True, help_text=_("How many tokens were revoked."))
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+    new_password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})

@@ -6,20 +6,26 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from core.errors import enforce_csrf
 from core.filters import FilterSet as IdFilterSet
+from core.schema import errors
 
 from . import services
-from .models import Jurisdiction, Organisation
+from .models import AuthToken, Jurisdiction, Organisation
 from .permissions import visible_organisations
 from .serializers import (
     JurisdictionSerializer,
     LoginSerializer,
     MeSerializer,
     OrganisationSerializer,
+    PasswordChangeSerializer,
+    TokenDeviceSerializer,
+    TokenLoginSerializer,
     TokenSerializer,
+    TokensRevokedSerializer,
 )
 from .throttles import LoginAddressThrottle
 
@@ -76,8 +82,13 @@ class MeView(APIView):
         return Response(me_payload(request.user))
 
 
+def _current_token_id(request) -> int | None:
+    return request.auth.pk if isinstance(request.auth, AuthToken) else None
+
+
 class TokenView(APIView):
-    """Token for API clients: POST credentials to get one, DELETE to revoke yours."""
+    """Tokens for API clients: POST credentials (and a device name) to get one, DELETE to revoke
+    the one you send."""
 
     throttle_classes = [LoginAddressThrottle]
 
@@ -87,23 +98,69 @@ class TokenView(APIView):
 
     def get_authenticators(self):
         # Getting a token needs no session, so no CSRF check; revoking one needs a login.
-        from rest_framework.authentication import TokenAuthentication
-
         if self.request is not None and self.request.method != "DELETE":
             return []
-        return [TokenAuthentication(), *super().get_authenticators()]
+        return super().get_authenticators()
 
-    @extend_schema(request=LoginSerializer, responses=TokenSerializer)
+    @extend_schema(request=TokenLoginSerializer, responses=TokenSerializer)
     def post(self, request):
-        data = LoginSerializer(data=request.data)
+        data = TokenLoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        token = services.token_issue(request=request, **data.validated_data)
-        return Response({"token": token.key})
+        token, key = services.token_issue(request=request, **data.validated_data)
+        return Response({"token": key, "id": token.pk, "device": token.device, "expiry": token.expiry})
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=None, responses={204: None, **errors(404)},
+                   description="Revokes the token this request is made with (404 for a session: "
+                               "revoke by id at /api/auth/tokens/{id}/).")
     def delete(self, request):
-        services.token_revoke(user=request.user)
+        services.token_revoke(user=request.user, token_id=_current_token_id(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TokenListView(APIView):
+    """My API tokens, one per device, newest first (a plain list: a person has few)."""
+
+    @extend_schema(responses=TokenDeviceSerializer(many=True))
+    def get(self, request):
+        tokens = AuthToken.objects.filter(user=request.user).order_by("-created", "-id")
+        context = {"current_token_id": _current_token_id(request)}
+        return Response(TokenDeviceSerializer(tokens, many=True, context=context).data)
+
+    @extend_schema(request=None, responses={200: TokensRevokedSerializer}, operation_id="auth_tokens_revoke_all",
+                   description="Revokes every token of yours, the one this request is made with too.")
+    def delete(self, request):
+        return Response({"revoked": services.token_revoke_all(user=request.user)})
+
+
+class TokenDetailView(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request, pk: int):
+        services.token_revoke(user=request.user, token_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeThrottle(UserRateThrottle):
+    """Per user: whoever holds a stolen token or session cannot guess the old password at will."""
+
+    scope = "password_change"
+
+    def get_rate(self):
+        from django.conf import settings
+
+        return settings.PASSWORD_CHANGE_RATE
+
+
+class PasswordView(APIView):
+    """Change my password: every API token of mine is revoked, every other session ends."""
+
+    throttle_classes = [PasswordChangeThrottle]
+
+    @extend_schema(request=PasswordChangeSerializer, responses=TokensRevokedSerializer)
+    def post(self, request):
+        data = PasswordChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        revoked = services.password_change(request=request, user=request.user, **data.validated_data)
+        return Response({"revoked": revoked})
 
 
 class JurisdictionFilter(IdFilterSet):

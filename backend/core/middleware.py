@@ -7,13 +7,12 @@ from django.utils import translation
 
 
 def _token_user_language(request) -> str | None:
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    if not header.startswith("Token "):
+    if not request.META.get("HTTP_AUTHORIZATION"):
         return None
-    from rest_framework.authtoken.models import Token
+    from .authentication import token_user  # the API's check, kept on the request for the view
 
-    row = Token.objects.filter(key=header[6:].strip()).values_list("user__language", flat=True).first()
-    return row or None
+    user = token_user(request)
+    return user.language if user is not None else None
 
 
 class UserLanguageMiddleware:

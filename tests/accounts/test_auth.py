@@ -144,8 +144,9 @@ def test_bad_token_is_refused(broker_user):
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION="Token not-a-token")
     response = api.get("/api/auth/me/")
-    # 403, not 401: the session scheme comes first and has no WWW-Authenticate challenge
-    assert response.status_code == 403
+    # 401 with the challenge: a token was presented and refused (no credentials at all stay 403)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
     assert response.json()["code"] == "authentication_failed"
 
 

@@ -140,6 +140,49 @@ def test_anonymous_cannot_patch_me(client_for, personas):
     assert client_for(None).patch("/api/auth/me/", {"language": "en"}, format="json").status_code == 403
 
 
+@pytest.mark.parametrize("name", ALL)
+def test_each_user_lists_and_revokes_only_their_own_tokens(client_for, personas, name):
+    from accounts.models import AuthToken
+
+    user = personas.users()[name]
+    other = personas.worker if name == "admin" else personas.admin  # not even an admin's: her own only
+    mine, _key = AuthToken.objects.create(user=user, device="mine")
+    theirs, _key = AuthToken.objects.create(user=other, device="theirs")
+    client = client_for(user)
+
+    assert [row["id"] for row in client.get("/api/auth/tokens/").json()] == [mine.pk]
+    assert client.delete(f"/api/auth/tokens/{theirs.pk}/").status_code == 404
+    assert client.delete(f"/api/auth/tokens/{mine.pk}/").status_code == 204
+    AuthToken.objects.create(user=user)
+    assert client.delete("/api/auth/tokens/").json() == {"revoked": 1}
+    assert AuthToken.objects.filter(pk=theirs.pk).exists()
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_each_user_changes_only_their_own_password(client_for, personas, name):
+    from ..factories import TEST_PASSWORD
+
+    user = personas.users()[name]
+    response = client_for(user).post("/api/auth/password/", {
+        "old_password": TEST_PASSWORD, "new_password": "another long passphrase"}, format="json")
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert user.check_password("another long passphrase")
+    bystander = personas.firm if name != "firm" else personas.broker
+    bystander.refresh_from_db()
+    assert bystander.check_password(TEST_PASSWORD)
+
+
+@pytest.mark.parametrize("method, path", [
+    ("get", "/api/auth/tokens/"), ("delete", "/api/auth/tokens/"), ("delete", "/api/auth/tokens/1/"),
+    ("delete", "/api/auth/token/"), ("post", "/api/auth/password/"),
+])
+def test_anonymous_has_no_tokens_or_password_to_manage(client_for, personas, method, path):
+    response = getattr(client_for(None), method)(path, format="json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "not_authenticated"
+
+
 @pytest.mark.parametrize("name", ALL + ["anonymous"])
 def test_health_and_schema_are_public(client_for, personas, name):
     client = client_for(personas.users()[name])

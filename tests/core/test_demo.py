@@ -110,7 +110,10 @@ def test_demo_has_the_firms_orders_in_every_state():
 
 
 def test_demo_logins_work(settings):
+    from accounts.models import AuthToken
+
     call_command("seed_demo")
+    assert not AuthToken.objects.exists()  # the demo hands out no API tokens: clients log in
     for username in ["broker1", "13905782000"]:  # a worker logs in with her phone
         response = APIClient().post("/api/auth/token/", {"username": username, "password": settings.DEMO_PASSWORD},
                                     format="json")

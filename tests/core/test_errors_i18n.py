@@ -45,11 +45,11 @@ def test_user_preference_applies_without_header(personas, api):
 
 
 def test_user_preference_applies_to_token_clients(personas, api):
-    from rest_framework.authtoken.models import Token
+    from accounts.models import AuthToken
 
     personas.rival_broker.language = "en"
     personas.rival_broker.save()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=personas.rival_broker).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=personas.rival_broker)[1]}")
     assert api.get(f"/api/workers/{personas.worker_record.pk}/").json()["message"] == "Not found."
 
 

@@ -137,11 +137,11 @@ async def test_auditor_hears_only_their_county(personas):
 
 
 async def test_token_header_authenticates_api_clients(personas):
-    from rest_framework.authtoken.models import Token
+    from accounts.models import AuthToken
 
-    token = await sync_to_async(Token.objects.create)(user=personas.firm)
+    _token, key = await sync_to_async(AuthToken.objects.create)(user=personas.firm)
     comm = WebsocketCommunicator(
-        application, "/ws/events/", headers=[ORIGIN, (b"authorization", f"Token {token.key}".encode())]
+        application, "/ws/events/", headers=[ORIGIN, (b"authorization", f"Token {key}".encode())]
     )
     assert (await comm.connect())[0]
     hello = await receive_event(comm)

@@ -40,9 +40,7 @@ DEMO_IDS = st.integers(min_value=1, max_value=40)
 def demo(django_db_setup, django_db_blocker):
     """The demo, seeded once for the module inside a transaction rolled back at its end (each
     test's own transaction is a savepoint within it); the personas' API tokens."""
-    from rest_framework.authtoken.models import Token
-
-    from accounts.models import User
+    from accounts.models import AuthToken, User
 
     # As Django's test client does: a request must not close the connection (inside the test's
     # transaction, close_old_connections would, on PostgreSQL).
@@ -53,7 +51,7 @@ def demo(django_db_setup, django_db_blocker):
         outer.__enter__()
         try:
             call_command("seed_demo", verbosity=0)
-            tokens = {name: Token.objects.get_or_create(user=User.objects.get(username=username))[0].key
+            tokens = {name: AuthToken.objects.create(user=User.objects.get(username=username), device="schemathesis")[1]
                       for name, username in PERSONAS.items() if username}
             yield tokens
         finally:

@@ -25,12 +25,12 @@ CONFIGURED = "http://127.0.0.1:8000"  # in the default WEBSOCKET_ALLOWED_ORIGINS
 
 @pytest.fixture
 def user_and_credentials():
-    from rest_framework.authtoken.models import Token
+    from accounts.models import AuthToken
 
     user = UserFactory()
     client = Client()
     client.force_login(user)
-    return user, {"token": Token.objects.create(user=user).key, "session": client.cookies["sessionid"].value}
+    return user, {"token": AuthToken.objects.create(user=user)[1], "session": client.cookies["sessionid"].value}
 
 
 async def outcome(credentials: dict, auth: str | None, origin: str | None, host: str | None = None,

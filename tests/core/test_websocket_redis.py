@@ -139,9 +139,9 @@ class TokenSocket:
 def worker_token(personas) -> str:
     # made here, on the test's own connection: one opened by sync_to_async's thread would stay
     # open and keep the test database from being dropped at the end
-    from rest_framework.authtoken.models import Token
+    from accounts.models import AuthToken
 
-    return Token.objects.create(user=personas.worker).key
+    return AuthToken.objects.create(user=personas.worker)[1]
 
 
 @pytest.mark.redis

@@ -48,7 +48,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -296,8 +296,9 @@ DEFAULT_CURRENCY = "CNY"
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # the token first: a refused token answers 401 with its challenge (core/authentication.py)
+        "core.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.IdCursorPagination",
@@ -321,6 +322,22 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "COERCE_DECIMAL_TO_STRING": True,
 }
+# API tokens (django-rest-knox, docs/security.md "Tokens"): stored hashed, one per device, expiring
+# unless used; use pushes the expiry and `last_used` on at most once per refresh interval.
+KNOX_TOKEN_MODEL = "accounts.AuthToken"
+# knox's migrations would create its own table although its model is swapped for ours: none run
+MIGRATION_MODULES = {"knox": None}
+_token_max_age_days = env_int("API_TOKEN_MAX_AGE_DAYS", 365)  # absolute lifetime however used; 0: none
+REST_KNOX = {
+    "TOKEN_MODEL": KNOX_TOKEN_MODEL,
+    "TOKEN_TTL": timedelta(hours=env_int("API_TOKEN_TTL_HOURS", 30 * 24)),  # lifetime since last use
+    "AUTO_REFRESH": True,
+    "AUTO_REFRESH_MAX_TTL": timedelta(days=_token_max_age_days) if _token_max_age_days > 0 else None,
+    "MIN_REFRESH_INTERVAL": env_int("API_TOKEN_REFRESH_INTERVAL_SECONDS", 15 * 60),  # seconds between writes
+    "AUTH_HEADER_PREFIX": "Token",
+}
+API_TOKENS_PER_USER = env_int("API_TOKENS_PER_USER", 20)  # live tokens per user; a new one ends the oldest
+PASSWORD_CHANGE_RATE = env_str("PASSWORD_CHANGE_RATE", "5/min")  # password changes per user: guesses at the old one
 SPECTACULAR_SETTINGS = {
     "TITLE": "Lailiao API",
     "DESCRIPTION": "Processing with supplied materials: orders, bids, piecework, payroll and subsidies.",

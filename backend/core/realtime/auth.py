@@ -4,7 +4,7 @@ Credentials: the browser's session cookie, or `Authorization: Token <key>` for A
 can set headers. A refused connection is accepted and then closed with a 44xx code, because a
 handshake refusal (HTTP 403) reaches browser code only as close code 1006, whatever its cause:
 
-- 4401: not authenticated (no credentials, a bad token, an inactive user);
+- 4401: not authenticated (no credentials, a bad, expired or revoked token, an inactive user);
 - 4403: not allowed from here: an `Origin` that is neither an allowed origin nor the server's own
   (scheme, host and port must match exactly), or a session cookie without any `Origin`.
 
@@ -29,10 +29,9 @@ _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
 @database_sync_to_async
 def _user_for_token(key: str):
-    from rest_framework.authtoken.models import Token
+    from core.authentication import user_for_key  # the API's own check: knox, expiry, refresh
 
-    token = Token.objects.select_related("user").filter(key=key).first()
-    return token.user if token and token.user.is_active else None
+    return user_for_key(key)
 
 
 def _header(scope, name: bytes) -> list[str]:
@@ -105,9 +104,12 @@ async def refuse(receive, send, code: int) -> None:
 
 class TokenAuthMiddleware(BaseMiddleware):
     async def __call__(self, scope, receive, send):
+        from knox.settings import knox_settings
+
+        prefix = f"{knox_settings.AUTH_HEADER_PREFIX} "
         header = next(iter(_header(scope, b"authorization")), "")
-        if header.startswith("Token "):
-            user = await _user_for_token(header[6:].strip())
+        if header.startswith(prefix):
+            user = await _user_for_token(header[len(prefix):].strip())
             if user is not None:
                 scope = dict(scope, user=user, auth="token")
         return await super().__call__(scope, receive, send)
