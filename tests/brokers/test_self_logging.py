@@ -17,6 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role
+from brokers import services
+from brokers.errors import MonthClosed
 from brokers.models import Membership, PieceLog
 from payments.models import PayslipLine
 from payments.payroll import payroll_close, payroll_preview
@@ -24,6 +26,7 @@ from payments.payroll import payroll_close, payroll_preview
 from ..factories import UserFactory
 from .api_world import extra_worker, refused_and_unchanged, rows_of
 from .shop import cid, logged, open_shop
+from .test_piecework_race import finishes_while_locked
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -304,3 +307,27 @@ def test_a_log_of_a_closed_month_is_reversed_by_the_owner_only(personas, client_
         assert (line.kind, line.work_month, line.quantity, line.amount, line.params["adjusted_by"],
                 line.params["reason"]) == (K.ADJUSTMENT, AUGUST, -3, D("-2.70"), personas.broker.pk, "点错了")
         assert (carried.kind, carried.amount) == (K.CARRIED_FORWARD, D("2.70"))  # nobody is paid a negative total
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_team_heads_log_racing_the_close_of_its_month_waits_and_is_refused(personas):
+    """The closed months are read under the broker's payroll share lock: a log that arrives while
+    the close is in flight waits for it, then finds the month closed (not a log slipped in behind
+    the watermark, paid next month as an adjustment nobody approved)."""
+    shop = shop_floor(personas)
+    last_day = timezone.localdate().replace(day=1) - dt.timedelta(days=1)
+    run, _created = payroll_preview(actor=personas.broker, month=f"{last_day:%Y-%m}")
+    refusals: list[MonthClosed] = []
+
+    def team_head_logs() -> None:
+        try:
+            services.piece_logs_record(actor=personas.team_head, rows=[{
+                "worker": personas.worker_record.pk, "bundle": shop.bundles[0].pk, "procedure": shop.procedures[0].pk,
+                "quantity": 5, "work_date": last_day, "client_id": cid()}])
+        except MonthClosed as refusal:
+            refusals.append(refusal)
+
+    assert not finishes_while_locked(lambda: payroll_close(actor=personas.broker, run_id=run.pk), team_head_logs)
+    assert [refusal.code for refusal in refusals] == ["payroll_month_closed"]
+    assert not PieceLog.objects.filter(work_date=last_day).exists()
