@@ -315,7 +315,7 @@ def _record(actor: User, rows: list[dict[str, Any]]) -> list[RowResult]:
     closed = closed_through(broker_ids)
 
     oldest_work_date = days_from_today(-limits.PIECE_LOG_MAX_AGE_DAYS)
-    oldest_scan_date = today - timedelta(days=max(settings.WORKER_LOG_WINDOW_DAYS, 0))
+    oldest_scan_date = max(today - timedelta(days=max(settings.WORKER_LOG_WINDOW_DAYS, 0)), oldest_work_date)
     for res, row in fresh:
         bundle, procedure = row["bundle"], procedures.get(row["procedure_id"])
         if procedure is None or procedure.order_id != bundle.award.order_id:
