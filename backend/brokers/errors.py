@@ -53,3 +53,26 @@ class DisputeWindowClosed(Conflict):
 class AlreadyReversed(Conflict):
     code = "already_reversed"
     default_message = _("This log has already been reversed.")
+
+
+class TicketRequired(ValidationFailed):
+    code = "ticket_required"
+    default_message = _("Scan the bundle's ticket: a worker records her pieces by the ticket's code (bundle_code), "
+                        "not by a bundle id.")
+
+
+class ScanTooLarge(ValidationFailed):
+    code = "scan_too_large"
+    default_message = _("At most %(max)s pieces a scan; the broker records more.")
+
+
+class MonthClosed(ValidationFailed):
+    code = "payroll_month_closed"
+    default_message = _("The payroll of %(month)s is closed: only the broker's owner may log work into it, with a "
+                        "reason, and it is paid as an adjustment on the next payslip.")
+
+
+class AdjustmentReasonRequired(ValidationFailed):
+    code = "reason_required"
+    default_message = _("Say why work of %(month)s, whose payroll is closed, is logged now: the reason is printed on "
+                        "the payslip's adjustment line.")

@@ -246,13 +246,19 @@ def client_id_input(**kwargs) -> serializers.RegexField:
 
 
 class PieceLogInput(serializers.Serializer):
-    worker = serializers.IntegerField(min_value=1, required=False)
-    bundle = serializers.IntegerField(min_value=1, required=False)
-    bundle_code = serializers.CharField(max_length=32, required=False)
+    worker = serializers.IntegerField(min_value=1, required=False, help_text="Broker staff: whose pieces. A worker "
+                                      "leaves it out (or names herself).")
+    bundle = serializers.IntegerField(min_value=1, required=False,
+                                      help_text="Broker staff only; a worker sends the ticket's bundle_code.")
+    bundle_code = serializers.CharField(max_length=32, required=False, help_text="The code on the bundle's ticket.")
     procedure = serializers.IntegerField(min_value=1)
-    quantity = serializers.IntegerField(min_value=1, max_value=limits.MAX_PIECES_PER_LOG)
+    quantity = serializers.IntegerField(min_value=1, max_value=limits.MAX_PIECES_PER_LOG,
+                                        help_text="A worker's scan: at most WORKER_SCAN_MAX_QUANTITY (50).")
     work_date = serializers.DateField()
     client_id = client_id_input()
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
+                                   help_text="Required for work of a closed payroll month (the broker's owner only): "
+                                             "printed on the payslip's adjustment line.")
 
     def validate(self, attrs):
         if not attrs.get("bundle") and not attrs.get("bundle_code"):
@@ -294,7 +300,7 @@ class PieceLogSerializer(serializers.ModelSerializer):
     class Meta:
         model = PieceLog
         fields = ["id", "worker", "worker_name", "bundle", "bundle_label", "procedure", "procedure_name", "quantity",
-                  "work_date", "rate", "amount_unrounded", "source", "source_label", "recorded_by_name",
+                  "work_date", "rate", "amount_unrounded", "source", "source_label", "recorded_by", "recorded_by_name",
                   "recorded_at", "client_id", "reverses", "reason"]
 
     @extend_schema_field(serializers.DecimalField(max_digits=RATE_DIGITS + 6, decimal_places=RATE_PLACES))

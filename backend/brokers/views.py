@@ -310,7 +310,7 @@ class PieceLogFilter(IdFilterSet):
 
     class Meta:
         model = PieceLog
-        fields = ["worker", "bundle", "procedure", "work_date"]
+        fields = ["worker", "bundle", "procedure", "work_date", "source", "recorded_by"]
 
 
 class _Undo(Exception):

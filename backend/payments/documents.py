@@ -14,7 +14,7 @@ from reportlab.pdfgen import canvas
 
 from .models import PayoutBatch, Payslip, PayoutItem
 from .payouts import bank_file_digest, bank_rows, batch_totals
-from .payroll import describe
+from .payroll import adjustment_note, describe
 
 FONT = "STSong-Light"  # a CID font every PDF reader has: Chinese text without embedding a font
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
@@ -72,9 +72,13 @@ def payslip_pdf(slip: Payslip) -> bytes:
     page.row([(LEFT, _("Line")), (LEFT + 75 * mm, _("How it is worked out"))], size=10, amount=_("Amount (yuan)"))
     page.rule()
     for line in slip.lines.all():
-        label, explanation = describe(line)
+        # who made a late adjustment and why, on rows of its own: never cut off with the explanation
+        label, explanation = describe(line, with_note=False)
+        note = adjustment_note(line)
         page.row([(LEFT, label[:36])], size=10, amount=f"{line.amount:.2f}", gap=5)
-        page.row([(LEFT + 4 * mm, explanation[:90])], size=8, gap=6)
+        page.row([(LEFT + 4 * mm, explanation[:90])], size=8, gap=5 if note else 6)
+        for start in range(0, len(note), 90):
+            page.row([(LEFT + 4 * mm, note[start:start + 90])], size=8, gap=5 if start + 90 < len(note) else 6)
     page.rule()
     page.row([(LEFT, _("Total"))], size=12, amount=f"{slip.total:.2f}", gap=10)
     items = list(slip.payout_items.filter(status=PayoutItem.Status.PAID))

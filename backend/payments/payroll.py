@@ -4,8 +4,9 @@ posted, a payout batch made) → paid.
 A payslip is a list of labelled lines whose sum is the total, exactly:
 - one line per (procedure, rate) of the month: the pieces × the rate recorded on the logs (the
   rate in force when each was logged), rounded half up to the fen once, on the line;
-- an adjustment line per (month, procedure, rate) for logs and reversals of earlier, closed
-  months that arrived after those months were closed, naming the month they belong to;
+- an adjustment line per (month, procedure, rate, who logged it, reason) for logs and reversals
+  of earlier, closed months that arrived after those months were closed, naming the month they
+  belong to, the person who made them (only a broker's owner may) and the reason they gave;
 - what a negative payslip of last month carried over;
 - the attendance bonus (the broker's rule: present, and late no more days than allowed; not for
   home workers);
@@ -26,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Case, CharField, Count, F, IntegerField, Max, Min, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -81,6 +82,14 @@ def payroll_months(broker_id: int) -> tuple[date, date]:
     return min(earliest, this_month), this_month
 
 
+def latest_closed_months(broker_ids: set[int]) -> dict[int, date]:
+    """{broker: its latest closed (or paid) payroll month}, one query: every month up to it is
+    closed, a month with no run of its own included (a later run settled it)."""
+    rows = (PayrollRun.objects.filter(broker_id__in=broker_ids).exclude(status=PayrollRun.Status.PREVIEW)
+            .values("broker_id").annotate(latest=Max("month")).values_list("broker_id", "latest").order_by())
+    return dict(rows)
+
+
 def check_payroll_month(broker_id: int, month: date) -> None:
     """Refuse a month outside payroll_months: a 400 naming `month` and the range."""
     earliest, latest = payroll_months(broker_id)
@@ -123,8 +132,22 @@ def settled_logs(broker_id: int, month: date, window: Window):
 
 def _piece_rows(broker_id: int, month: date, window: Window) -> list[dict[str, Any]]:
     # the worker's earnings group her logs the same way (brokers.selectors.piece_line_rows), so
-    # her provisional lines are the payslip's lines
-    return piece_line_rows(settled_logs(broker_id, month, window), "worker_id")
+    # her provisional lines are the payslip's lines; a late log of a closed month is grouped by
+    # who made it and why as well, so that its adjustment line can name them
+    logs = settled_logs(broker_id, month, window)
+    if window.since_month is None:
+        return piece_line_rows(logs, "worker_id")
+    late = Q(work_date__lte=month_end(window.since_month))
+    logs = logs.annotate(
+        adjusted_by=Case(When(late, then=F("recorded_by_id")), default=None, output_field=IntegerField()),
+        adjustment_reason=Case(When(late, then=F("reason")), default=Value(""), output_field=CharField()))
+    return piece_line_rows(logs, "worker_id", "adjusted_by", "adjustment_reason")
+
+
+def _adjusters(pieces: list[dict[str, Any]]) -> dict[int, str]:
+    """The display names of the people who made late logs, in one query (none when there are none)."""
+    ids = {row["adjusted_by"] for row in pieces if row.get("adjusted_by")}
+    return {user.pk: str(user) for user in User.objects.filter(pk__in=ids)} if ids else {}
 
 
 def _attendance(broker_id: int, month: date) -> dict[int, tuple[int, int]]:
@@ -169,22 +192,28 @@ def compute(broker_id: int, month: date, window: Window) -> list[Draft]:
     workers = {w["id"]: w for w in Worker.objects.filter(pk__in=worker_ids).values(
         "id", "name", "work_mode", "full_time_roster")}
 
+    adjusters = _adjusters(pieces)
     lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in pieces:
         if not row["quantity"]:
-            continue  # a log and its reversal in the same window cancel out
+            continue  # a log and its reversal in the same window (and by the same hand) cancel out
         work_month = month_of(row["work_month"])
+        params = {"procedure": row["procedure__name"]}
+        if row.get("adjusted_by"):
+            params.update(adjusted_by=row["adjusted_by"], adjusted_by_name=adjusters.get(row["adjusted_by"], ""),
+                          reason=row["adjustment_reason"])
         lines[row["worker_id"]].append({
             "kind": K.PIECES if work_month == month else K.ADJUSTMENT, "work_month": work_month,
             "procedure_id": row["procedure_id"], "rate": row["rate"], "quantity": row["quantity"],
-            "amount": line_amount(row["quantity"], row["rate"]), "params": {"procedure": row["procedure__name"]},
+            "amount": line_amount(row["quantity"], row["rate"]), "params": params,
         })
 
     drafts = []
     for worker_id in sorted(worker_ids):
         worker = workers[worker_id]
-        own = sorted(lines[worker_id], key=lambda x: (x["kind"] != K.PIECES, x["work_month"], x["procedure_id"],
-                                                      x["rate"]))
+        own = sorted(lines[worker_id], key=lambda x: (
+            x["kind"] != K.PIECES, x["work_month"], x["procedure_id"], x["rate"],
+            x["params"].get("adjusted_by") or 0, x["params"].get("reason", "")))
         draft = Draft(worker_id, worker["name"], own)
         present, late = attendance.get(worker_id, (0, 0))
         draft.days_present, draft.days_late = present, late
@@ -366,8 +395,9 @@ def _first_batch(run: PayrollRun) -> PayoutBatch | None:
 
 # --- reading ------------------------------------------------------------------------------------
 
-def describe(line: PayslipLine) -> tuple[str, str]:
-    """The line's label and explanation, in the active language."""
+def describe(line: PayslipLine, *, with_note: bool = True) -> tuple[str, str]:
+    """The line's label and explanation, in the active language; an adjustment's explanation ends
+    with who made it and why (`adjustment_note`), unless `with_note` is false."""
     p = line.params or {}
     month = f"{line.work_month:%Y-%m}"
     if line.kind in (K.PIECES, K.ADJUSTMENT):
@@ -377,6 +407,9 @@ def describe(line: PayslipLine) -> tuple[str, str]:
         if line.kind == K.ADJUSTMENT:
             label = _("%(procedure)s, work of %(month)s") % {"procedure": label, "month": month}
             explanation = _("Logged or corrected after %(month)s was closed: ") % {"month": month} + explanation
+            note = adjustment_note(line) if with_note else ""
+            if note:
+                explanation = f"{explanation}. {note}"
         return label, explanation
     if line.kind == K.ATTENDANCE_BONUS:
         return (str(K.ATTENDANCE_BONUS.label),
@@ -388,6 +421,14 @@ def describe(line: PayslipLine) -> tuple[str, str]:
     if line.kind == K.CARRIED_IN:
         return str(K.CARRIED_IN.label), _("The negative balance of %(month)s's payslip") % p
     return str(K.CARRIED_FORWARD.label), _("Nobody is paid a negative amount: carried to the next payroll")
+
+
+def adjustment_note(line: PayslipLine) -> str:
+    """Who made an adjustment line's late logs, and why ("" for other lines)."""
+    p = line.params or {}
+    if line.kind != K.ADJUSTMENT or not p.get("adjusted_by"):
+        return ""
+    return _("By %(name)s: %(reason)s") % {"name": p.get("adjusted_by_name", ""), "reason": p.get("reason", "")}
 
 
 def setting_auto_close_day() -> int:

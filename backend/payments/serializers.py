@@ -75,14 +75,32 @@ class PayslipLineSerializer(serializers.ModelSerializer):
     work_month = MonthField()
     label = serializers.SerializerMethodField()
     explanation = serializers.SerializerMethodField()
+    adjusted_by = serializers.SerializerMethodField(
+        help_text="An adjustment for a closed month: the user who logged or corrected its work late; else null.")
+    adjusted_by_name = serializers.SerializerMethodField(help_text="Their display name, as when the run was made.")
+    reason = serializers.SerializerMethodField(help_text="The reason they gave (null when adjusted_by is).")
 
     class Meta:
         model = PayslipLine
         fields = ["position", "kind", "kind_label", "work_month", "procedure", "rate", "quantity", "amount", "label",
-                  "explanation"]
+                  "explanation", "adjusted_by", "adjusted_by_name", "reason"]
+
+    @staticmethod
+    def _adjustment(line) -> dict:
+        params = line.params or {}
+        return params if line.kind == PayslipLine.Kind.ADJUSTMENT and params.get("adjusted_by") else {}
 
     def get_label(self, line) -> str:
         return describe(line)[0]
+
+    def get_adjusted_by(self, line) -> int | None:
+        return self._adjustment(line).get("adjusted_by")
+
+    def get_adjusted_by_name(self, line) -> str | None:
+        return self._adjustment(line).get("adjusted_by_name")
+
+    def get_reason(self, line) -> str | None:
+        return self._adjustment(line).get("reason")
 
     def get_explanation(self, line) -> str:
         return describe(line)[1]

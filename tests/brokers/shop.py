@@ -46,9 +46,10 @@ def open_shop(p: Personas, *, quantity: int = 120, size: int = 50, rates=("0.900
 
 
 def row(worker: Worker, bundle: Bundle, procedure: Procedure, quantity: int, *, work_date: date | None = None,
-        client_id: str | None = None) -> dict:
+        client_id: str | None = None, reason: str = "") -> dict:
     return {"worker": worker.pk, "bundle": bundle.pk, "procedure": procedure.pk, "quantity": quantity,
-            "work_date": work_date or timezone.localdate(), "client_id": client_id or cid()}
+            "work_date": work_date or timezone.localdate(), "client_id": client_id or cid(),
+            **({"reason": reason} if reason else {})}
 
 
 def logged(bundle: Bundle, procedure: Procedure) -> int:

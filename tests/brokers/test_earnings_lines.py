@@ -133,7 +133,7 @@ def test_on_the_first_she_still_sees_last_month_and_then_its_payslip(personas, c
         assert run.status in ("closed", "paid")
 
         # a piece of August logged after the close: her lines show it, and the difference says so
-        log(w, 1, day=dt.date(2027, 8, 31))
+        log(w, 1, day=dt.date(2027, 8, 31), reason="补记：31日漏记一件")
         late = earnings(client_for, personas.worker, "?month=2027-08").json()
         assert line_view(late) == [("2027-08", "0.0125", 10, "0.13"), ("2027-08", "0.3500", 2, "0.70")]
         assert [(row["provisional_total"], row["payslip_total"], row["difference"]) for row in late["payroll"]] == [

@@ -468,15 +468,18 @@ LOG_WRITE = {"broker": 201, "team_head": 201, "worker": 201, "rival_broker": 404
 SOURCE = {"broker": "broker", "team_head": "team_head", "worker": "scan"}
 
 
-def _row(world) -> dict:
-    return {"worker": world.p.worker_record.pk, "bundle": world.bundles[1].pk, "procedure": world.threading.pk,
+def _row(world, name) -> dict:
+    """Broker staff name the bundle by id; a worker by the code of the ticket she scanned."""
+    bundle = {"bundle_code": world.bundles[1].code} if name in ("worker", "other_worker") else {
+        "bundle": world.bundles[1].pk}
+    return {"worker": world.p.worker_record.pk, **bundle, "procedure": world.threading.pk,
             "quantity": 5, "work_date": timezone.localdate().isoformat(), "client_id": cid()}
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_piece_log_create(api_world, client_for, name):
     world = api_world
-    row = _row(world)
+    row = _row(world, name)
     if name not in SOURCE:
         # the other worker may record only her own pieces
         refused_and_unchanged(lambda: call(client_for, world, name, "post", "/api/piece-logs/", row),
@@ -492,7 +495,7 @@ def test_piece_log_create(api_world, client_for, name):
 @pytest.mark.parametrize("name", NAMES)
 def test_piece_log_bulk(api_world, client_for, name):
     world = api_world
-    rows = [_row(world), {**_row(world), "procedure": world.knotting.pk}]
+    rows = [_row(world, name), {**_row(world, name), "procedure": world.knotting.pk}]
     if name not in SOURCE:
         # the rival: the broker's bundle is not in its work; the other worker: the rows are for
         # someone else — every row is named, nothing is written

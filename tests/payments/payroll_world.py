@@ -51,10 +51,13 @@ def payroll_world(p: Personas, *, rates=("0.0125", "0.3500"), quantity: int = 10
     return World(p, shop, worker)
 
 
-def log(w: World, quantity: int, *, day: date, worker: Worker | None = None, procedure: int = 0, bundle: int = 0):
-    """Record `quantity` pieces through the piecework service (as the broker)."""
+def log(w: World, quantity: int, *, day: date, worker: Worker | None = None, procedure: int = 0, bundle: int = 0,
+        reason: str = ""):
+    """Record `quantity` pieces through the piecework service (as the broker's owner; work of a
+    closed month needs a `reason`)."""
     results = bs.piece_logs_record(actor=w.p.broker, rows=[
-        row(worker or w.worker, w.shop.bundles[bundle], w.shop.procedures[procedure], quantity, work_date=day)])
+        row(worker or w.worker, w.shop.bundles[bundle], w.shop.procedures[procedure], quantity, work_date=day,
+            reason=reason)])
     return results[0].log
 
 

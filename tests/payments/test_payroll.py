@@ -285,7 +285,7 @@ def test_late_logs_and_reversals_become_adjustments_and_a_negative_total_is_carr
     assert slip_of(first, w.worker).total == D("3.59")  # 3.50 + 0.09
 
     # after the close: five more pieces of that month, and its knots found not done at all
-    log(w, 5, day=day(older, 20))
+    log(w, 5, day=day(older, 20), reason="漏记")
     bs.piece_log_reverse(actor=w.p.broker, log_id=knots.pk, reason="返工")
     log(w, 2, day=day(month, 6), procedure=KNOTS)
     second = preview(w, month)
@@ -314,15 +314,20 @@ def test_late_logs_and_reversals_become_adjustments_and_a_negative_total_is_carr
     assert third.total == D("4.26")
 
 
-def test_a_late_log_and_its_late_reversal_cancel_out(w):
+def test_a_late_log_and_its_late_reversal_net_to_nothing_each_naming_its_reason(w):
     older = last_month()
     log(w, 3, day=day(older, 2))
     close(w, older)
-    late = log(w, 4, day=day(older, 5))
+    late = log(w, 4, day=day(older, 5), reason="漏记")
     bs.piece_log_reverse(actor=w.p.broker, log_id=late.pk, reason="记错人")
     log(w, 1, day=timezone.localdate(), procedure=KNOTS)
     slip = slip_of(preview(w, this_month()), w.worker)
-    assert kinds(slip) == [K.PIECES] and slip.total == D("0.35")
+    # two adjustments, each saying who made it and why: they cancel in the total
+    assert lines(slip) == [(K.PIECES, this_month(), KNOTS, D("0.3500"), 1, D("0.35")),
+                           (K.ADJUSTMENT, older, BEADS, D("0.0125"), 4, D("0.05")),
+                           (K.ADJUSTMENT, older, BEADS, D("0.0125"), -4, D("-0.05"))]
+    assert [line.params.get("reason") for line in slip.lines.all()] == [None, "漏记", "记错人"]
+    assert slip.total == D("0.35")
 
 
 def test_a_partial_late_reversal_rounds_half_up_away_from_zero(w):
@@ -381,13 +386,13 @@ def test_every_log_is_settled_by_exactly_one_run_across_the_months(w):
     b = log(w, 4, day=day(m2, 5))
     c0 = log(w, 9, day=day(m3, 6), worker=other)
     first = close(w, m3)
-    c = log(w, 3, day=day(m3, 7), procedure=KNOTS)  # late for m3
+    c = log(w, 3, day=day(m3, 7), procedure=KNOTS, reason="漏记")  # late for m3
     d = log(w, 6, day=day(m1, 2))
     e = log(w, 2, day=timezone.localdate(), procedure=KNOTS)  # this month, before m1 closes
     r0 = bs.piece_log_reverse(actor=w.p.broker, log_id=c0.pk, reason="不是她的", quantity=4)
     # no run for m2: its logs go into the m1 run
     second = close(w, m1)
-    f = log(w, 1, day=day(m2, 9), procedure=KNOTS)  # late for m2, which m1's close covered
+    f = log(w, 1, day=day(m2, 9), procedure=KNOTS, reason="漏记")  # late for m2, which m1's close covered
     r = bs.piece_log_reverse(actor=w.p.broker, log_id=d.pk, reason="点错了", quantity=2)  # late for m1
     third = preview(w, m0)
 
@@ -438,7 +443,7 @@ def test_a_preview_is_recomputed_on_demand(w):
 def test_closing_twice_is_refused_and_changes_nothing(w):
     log(w, 2, day=day(last_month(), 1), procedure=KNOTS)
     run = close(w, last_month())
-    log(w, 2, day=day(last_month(), 2), procedure=KNOTS)  # late: must not slip into the closed run
+    log(w, 2, day=day(last_month(), 2), procedure=KNOTS, reason="漏记")  # late: must not slip into the closed run
     before = counts()
     with pytest.raises(RunNotPreview) as caught:
         payroll_close(actor=w.p.broker, run_id=run.pk)
@@ -645,7 +650,7 @@ def test_reconciliation_matches_the_provisional_lines_and_shows_late_work(w):
         (knots, D("0.3500"), 3, D("1.05"), 3, D("1.05"), 0, D("0.00"))]
     assert before["provisional_total"] == before["payslip_piece_total"] == before["payslip_total"] == D("1.14")
 
-    log(w, 2, day=day(month, 25), procedure=KNOTS)  # after the close
+    log(w, 2, day=day(month, 25), procedure=KNOTS, reason="漏记")  # after the close
     after = reconciliation(slip)
     knots_row = after["rows"][1]
     assert (knots_row["provisional_quantity"], knots_row["payslip_quantity"], knots_row["after_close_quantity"],

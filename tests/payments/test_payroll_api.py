@@ -245,7 +245,7 @@ def test_preview_close_export_pay_and_read_the_payslip(month, client_for):
 def test_a_log_arriving_after_the_close_shows_in_the_reconciliation_and_next_month(month, client_for):
     m, p = month, month.p
     broker, run = closed_run(m)
-    late = log(m.w, 40, day=last_month() + timedelta(days=3))  # 40 × 0.0125 = 0.50, after the close
+    late = log(m.w, 40, day=last_month() + timedelta(days=3), reason="漏记")  # 40 × 0.0125 = 0.50, after the close
     mine = next(s for s in results(client_for(p.worker).get("/api/payslips/")) if s["worker"] == m.worker.pk)
     rec = ok(client_for(p.worker).get(f"/api/payslips/{mine['id']}/reconciliation/"))
     beads = next(r for r in rec["rows"] if r["procedure_name"] == "钉珠")

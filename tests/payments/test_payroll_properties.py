@@ -146,8 +146,9 @@ def _settle_and_pay(w: World, before, after, retries: int) -> None:
         for op in ops:
             if op[0] == "log":
                 _, worker, procedure, quantity, month, day = op
+                # the broker's owner, with a reason: after the first close, work of its month is an adjustment
                 originals.append(log(w, quantity, day=months[month].replace(day=day), worker=w.workers[worker],
-                                     procedure=procedure, bundle=count % BUNDLES))
+                                     procedure=procedure, bundle=count % BUNDLES, reason="补记"))
             elif originals:
                 _, which, quantity = op
                 target = originals.pop(which % len(originals))

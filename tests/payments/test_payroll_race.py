@@ -195,7 +195,7 @@ def test_a_log_arriving_while_the_close_is_in_flight_is_an_adjustment_next_month
     # the close's transaction is open: the log waits, then gets an id above the watermark
     assert not finishes_while_locked(
         lambda: payroll_close(actor=personas.broker, run_id=run.pk),
-        lambda: late.append(log(m.w, 16, day=last_month() + timedelta(days=9))),
+        lambda: late.append(log(m.w, 16, day=last_month() + timedelta(days=9), reason="补记")),
     ), "the piece log did not wait for the close in flight"
 
     run.refresh_from_db()
@@ -215,7 +215,8 @@ def test_logs_racing_a_close_are_each_settled_exactly_once(personas):
     def work(i: int):
         if i == len(quantities):
             return payroll_close(actor=personas.broker, run_id=run.pk).watermark
-        return log(m.w, quantities[i], day=day, bundle=i % 2).pk
+        # the owner, with a reason: a log that finds the month closed is still taken, as an adjustment
+        return log(m.w, quantities[i], day=day, bundle=i % 2, reason="补记").pk
 
     outcomes = race(len(quantities) + 1, work)
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -19,7 +19,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import Role, User
 from accounts.selectors import minimum_wage_for
 from core.bounds import check_date_within, date_out_of_range, days_from_today
 from core.errors import DomainError, Forbidden, NotFound, ValidationFailed
@@ -29,8 +29,8 @@ from orders.models import Award, Procedure
 from .. import limits
 from ..calculations import procedure_floor
 from ..errors import (
-    AlreadyReversed, BundleOverfilled, ClientIdReused, DisputeClosed, DisputeWindowClosed, DuplicateScan, NotAMember,
-    RateAlreadyScheduled, RateBelowFloor,
+    AdjustmentReasonRequired, AlreadyReversed, BundleOverfilled, ClientIdReused, DisputeClosed, DisputeWindowClosed,
+    DuplicateScan, MonthClosed, NotAMember, RateAlreadyScheduled, RateBelowFloor, ScanTooLarge, TicketRequired,
 )
 from ..models import BrokerProfile, Bundle, Dispute, Membership, Organisation, PieceLog, PieceRate
 from .workforce import broker_of
@@ -118,6 +118,33 @@ def rates_in_force(pairs: set[tuple[int, int]], at: datetime) -> dict[tuple[int,
 
 # --- piece logs --------------------------------------------------------------------------------
 
+ClosedMonths = Callable[[set[int]], dict[int, date]]
+
+
+def _no_payroll(broker_ids: set[int]) -> dict[int, date]:
+    return {}
+
+
+_closed_months: list[ClosedMonths] = [_no_payroll]
+
+
+def closed_months_from(lookup: ClosedMonths) -> None:
+    """The payments app (which owns payroll, and which brokers may not import) tells piecework
+    which months are closed: `lookup(broker ids)` is {broker: its latest closed payroll month},
+    one query for any number of brokers. Registered from payments' AppConfig.ready."""
+    _closed_months[0] = lookup
+
+
+def closed_through(broker_ids: set[int]) -> dict[int, date]:
+    """{broker: the latest month whose payroll is closed or paid}: a work date in that month or
+    before is in a closed month (an earlier month without a run was settled by a later one)."""
+    return _closed_months[0](broker_ids) if broker_ids else {}
+
+
+def in_closed_month(work_date: date, through: date | None) -> bool:
+    return through is not None and work_date.replace(day=1) <= through
+
+
 def hold_payroll_open(broker_ids: set[int]) -> None:
     """Share the brokers' profile rows until this transaction commits. A payroll close takes the
     row exclusively and settles every log up to the highest id it sees (its watermark): holding
@@ -163,7 +190,10 @@ def _same(log: PieceLog, row: dict[str, Any]) -> bool:
 
 def piece_logs_record(*, actor: User, rows: list[dict[str, Any]]) -> list[RowResult]:
     """Record piece logs, all or nothing. Each row: worker (id; a worker scanning may omit it),
-    bundle (id) or bundle_code (the ticket's QR), procedure (id), quantity, work_date, client_id.
+    bundle (id) or bundle_code (the ticket's QR), procedure (id), quantity, work_date, client_id,
+    reason (required for work of a closed payroll month). A worker records only her own pieces,
+    by the ticket's code, of today (or WORKER_LOG_WINDOW_DAYS back), at most
+    WORKER_SCAN_MAX_QUANTITY a scan; only the broker's owner logs work into a closed month.
     Returns one result per row; raises with every bad row's errors, by index, writing nothing."""
     if not rows:
         raise ValidationFailed(_("Send at least one row."), field="rows")
@@ -200,10 +230,13 @@ def _record(actor: User, rows: list[dict[str, Any]]) -> list[RowResult]:
     if scanning and self_worker is None:
         raise Forbidden()
     broker_id = None if scanning else broker_of(actor)
+    owner = actor.role == Role.BROKER_OWNER
+    today = timezone.localdate()
 
     # Resolve bundles (by id or ticket code), locked in id order. Only the bundle rows: the joined
     # award is read, not locked (no queue behind the award, no X→Y / Y→X deadlock across awards).
-    ids = {r.get("bundle") for r in rows if r.get("bundle")}
+    # A worker names a bundle only by the code on the ticket in her hands, never by its id.
+    ids = set() if scanning else {r.get("bundle") for r in rows if r.get("bundle")}
     codes = {r.get("bundle_code") for r in rows if r.get("bundle_code")}
     bundle_q = Q(pk__in=ids) | Q(code__in=codes)
     if broker_id is not None:
@@ -214,6 +247,10 @@ def _record(actor: User, rows: list[dict[str, Any]]) -> list[RowResult]:
 
     resolved: list[dict[str, Any] | None] = []
     for result, row in zip(results, rows):
+        if scanning and row.get("bundle"):
+            result.errors.append(("bundle", TicketRequired()))
+            resolved.append(None)
+            continue
         bundle = bundles.get(row.get("bundle")) if row.get("bundle") else by_code.get(row.get("bundle_code"))
         if bundle is None:
             result.errors.append(("bundle", NotFound(_("No such bundle in your workforce's work."))))
@@ -227,9 +264,12 @@ def _record(actor: User, rows: list[dict[str, Any]]) -> list[RowResult]:
         # a log is at least one piece: only a reversal, naming its log, takes pieces away
         if not isinstance(row.get("quantity"), int) or isinstance(row["quantity"], bool) or row["quantity"] < 1:
             result.errors.append(("quantity", ValidationFailed(_("Log at least one piece."))))
+        elif scanning and row["quantity"] > settings.WORKER_SCAN_MAX_QUANTITY:
+            result.errors.append(("quantity", ScanTooLarge(params={"max": settings.WORKER_SCAN_MAX_QUANTITY})))
         resolved.append({"bundle": bundle, "bundle_id": bundle.pk, "worker_id": worker_id,
                          "procedure_id": row["procedure"], "quantity": row["quantity"],
-                         "work_date": row["work_date"], "client_id": row["client_id"]})
+                         "work_date": row["work_date"], "client_id": row["client_id"],
+                         "reason": (row.get("reason") or "").strip()})
 
     good = [(res, row) for res, row in zip(results, resolved) if row is not None and not res.errors]
     if not good:
@@ -268,20 +308,36 @@ def _record(actor: User, rows: list[dict[str, Any]]) -> list[RowResult]:
     totals = _bundle_totals({(r["bundle_id"], r["procedure_id"]) for _, r in fresh})
     guard = settings.PIECE_SCAN_GUARD_SECONDS
     recent_scans = _recent_scans(fresh, now - timedelta(seconds=guard)) if scanning else set()
+    # Hold the brokers' payroll open before reading which months are closed, so that no close
+    # commits between the check and the insert (see hold_payroll_open); one query for all rows.
+    broker_ids = {r["bundle"].broker_id for _, r in fresh}
+    hold_payroll_open(broker_ids)
+    closed = closed_through(broker_ids)
 
     oldest_work_date = days_from_today(-limits.PIECE_LOG_MAX_AGE_DAYS)
+    oldest_scan_date = max(today - timedelta(days=max(settings.WORKER_LOG_WINDOW_DAYS, 0)), oldest_work_date)
     for res, row in fresh:
         bundle, procedure = row["bundle"], procedures.get(row["procedure_id"])
         if procedure is None or procedure.order_id != bundle.award.order_id:
             res.errors.append(("procedure", ValidationFailed(_("Not a procedure of this bundle's order."))))
             continue
-        if row["work_date"] > timezone.localdate():
+        if row["work_date"] > today:
             res.errors.append(("work_date", ValidationFailed(_("The work date cannot be in the future."))))
             continue
-        too_old = date_out_of_range(row["work_date"], field="work_date", earliest=oldest_work_date)
+        too_old = date_out_of_range(row["work_date"], field="work_date",
+                                    earliest=oldest_scan_date if scanning else oldest_work_date,
+                                    latest=today if scanning else None)
         if too_old is not None:
             res.errors.append(("work_date", too_old))
             continue
+        if in_closed_month(row["work_date"], closed.get(bundle.broker_id)):
+            month = {"month": f"{row['work_date']:%Y-%m}"}
+            if not owner:
+                res.errors.append(("work_date", MonthClosed(params=month)))
+                continue
+            if not row["reason"]:
+                res.errors.append(("reason", AdjustmentReasonRequired(params=month)))
+                continue
         if (bundle.broker_id, row["worker_id"], row["work_date"]) not in members:
             res.errors.append(("worker", NotAMember()))
             continue
@@ -304,11 +360,10 @@ def _record(actor: User, rows: list[dict[str, Any]]) -> list[RowResult]:
         res.log = PieceLog(broker_id=bundle.broker_id, worker_id=row["worker_id"], bundle=bundle,
                            procedure=procedure, quantity=row["quantity"], work_date=row["work_date"], rate=rate,
                            source=_source_for(actor), recorded_by=actor, recorded_at=now,
-                           client_id=row["client_id"])
+                           client_id=row["client_id"], reason=row["reason"])
 
     if not any(r.errors for r in results):
         new = [r for r in results if r.log is not None and not r.duplicate]
-        hold_payroll_open({r.log.broker_id for r in new})
         try:
             with transaction.atomic():
                 PieceLog.objects.bulk_create([r.log for r in new])
@@ -365,15 +420,19 @@ def _notify(logs: list[PieceLog]) -> None:
 @transaction.atomic
 def piece_log_reverse(*, actor: User, log_id: int, reason: str, quantity: int | None = None,
                       client_id: str | None = None) -> PieceLog:
-    """Correct a log with a reversing log of `quantity` pieces (all of it by default)."""
+    """Correct a log with a reversing log of `quantity` pieces (all of it by default), with a
+    reason: the broker's owner or a team head; of a closed payroll month, the owner only (the
+    reversal is an adjustment on the next payslip, naming who made it and why)."""
     broker_id = broker_of(actor)
     log = PieceLog.objects.select_for_update().filter(pk=log_id, broker_id=broker_id).first()
     if log is None:
         raise NotFound()
-    return _reverse(actor=actor, log=log, reason=reason, quantity=quantity, client_id=client_id)
+    return _reverse(actor=actor, log=log, reason=reason, quantity=quantity, client_id=client_id,
+                    owner_only_when_closed=True)
 
 
-def _reverse(*, actor: User, log: PieceLog, reason: str, quantity: int | None, client_id: str | None) -> PieceLog:
+def _reverse(*, actor: User, log: PieceLog, reason: str, quantity: int | None, client_id: str | None,
+             owner_only_when_closed: bool = False) -> PieceLog:
     if client_id:
         previous = PieceLog.objects.filter(client_id=client_id).first()
         if previous is not None:
@@ -391,6 +450,10 @@ def _reverse(*, actor: User, log: PieceLog, reason: str, quantity: int | None, c
         raise ValidationFailed(_("Reverse between 1 and %(n)s pieces.") % {"n": log.quantity}, field="quantity")
     Bundle.objects.select_for_update().filter(pk=log.bundle_id).first()
     hold_payroll_open({log.broker_id})
+    if owner_only_when_closed and actor.role != Role.BROKER_OWNER and in_closed_month(
+            log.work_date, closed_through({log.broker_id}).get(log.broker_id)):
+        raise Forbidden(_("The payroll of %(month)s is closed: only the broker's owner may correct its logs.")
+                        % {"month": f"{log.work_date:%Y-%m}"})
     try:
         with transaction.atomic():
             reversal = PieceLog.objects.create(

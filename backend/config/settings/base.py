@@ -394,6 +394,10 @@ DEFAULT_MINIMUM_WAGE = {
 # many seconds is a double tap, not new work; a worker may dispute a log for this many days.
 PIECE_SCAN_GUARD_SECONDS = env_int("PIECE_SCAN_GUARD_SECONDS", 60)
 PIECE_DISPUTE_WINDOW_DAYS = env_int("PIECE_DISPUTE_WINDOW_DAYS", 30)
+# A worker scanning a ticket logs work of today only, or of up to this many days back (never
+# into a closed payroll month), and at most this many pieces a scan (docs/security.md).
+WORKER_LOG_WINDOW_DAYS = env_int("WORKER_LOG_WINDOW_DAYS", 0)
+WORKER_SCAN_MAX_QUANTITY = env_int("WORKER_SCAN_MAX_QUANTITY", 50)
 # Printed by `make run`; the demo accounts' password (demo data only).
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "lailiao-demo-2026")
 HEALTHZ_TIMEOUT_SECONDS = float(env_str("HEALTHZ_TIMEOUT_SECONDS", "2"))
