@@ -260,6 +260,7 @@ AXES_LOCKOUT_CALLABLE = "accounts.throttles.login_locked_response"
 AXES_DISABLE_ACCESS_LOG = True
 # a refused attempt counts as a failure: a client that keeps trying keeps its lock
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_VERBOSE = False  # no banner on every start; lockouts are in axes_accessattempt and the log
 # A failed CSRF check under /api/ answers the one error shape (docs/api.md), HTML elsewhere.
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 # Request limits (docs/api.md, "One error shape"): over them the API answers 413. Uploaded
