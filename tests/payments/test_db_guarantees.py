@@ -14,7 +14,6 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from brokers.models import PieceLog
-
 from payments.models import Account, PayoutItem
 from payments.payouts import batch_mark_paid, batch_retry
 from payments.services import ledger_post
