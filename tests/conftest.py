@@ -173,3 +173,25 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _sqlite_flush_past_the_guards():
+    """On SQLite the test runner's flush (transactional tests) empties tables with DELETE, which
+    the append-only triggers refuse (migrations brokers 0006, payments 0006): they stand aside
+    while `lailiao_maintenance` holds a row, so the flush sets it in its own transaction.
+    PostgreSQL flushes with TRUNCATE, which fires no row triggers."""
+    if _has_postgres():
+        yield
+        return
+    from django.db.backends.sqlite3.base import DatabaseOperations
+
+    original = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        return original(self, ["INSERT OR IGNORE INTO lailiao_maintenance (id) VALUES (1)", *sql_list,
+                               "DELETE FROM lailiao_maintenance"])
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
+    yield
+    DatabaseOperations.execute_sql_flush = original

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from brokers.models import Dispute, PieceLog
 
+from ..db_attacks import rewriting_history
 from .api_world import api_world, refused_and_unchanged  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -70,12 +71,14 @@ def test_the_dispute_window(api_world, client_for, settings):
     worker = client_for(world.p.worker)
     now = timezone.now()
     # recorded three days ago, less an hour: still open to dispute
-    PieceLog.objects.filter(pk=world.plain.pk).update(recorded_at=now - dt.timedelta(days=3) + dt.timedelta(hours=1))
+    with rewriting_history():  # the log is append-only: age it for the test only
+        PieceLog.objects.filter(pk=world.plain.pk).update(recorded_at=now - dt.timedelta(days=3) + dt.timedelta(hours=1))
     assert open_dispute(worker, world.plain, kind="not_mine").status_code == 201
     # a log recorded three days and an hour ago: too late
     late = PieceLog.objects.get(pk=world.plain.pk)
     Dispute.objects.filter(log=late).delete()
-    PieceLog.objects.filter(pk=late.pk).update(recorded_at=now - dt.timedelta(days=3, hours=1))
+    with rewriting_history():
+        PieceLog.objects.filter(pk=late.pk).update(recorded_at=now - dt.timedelta(days=3, hours=1))
     response = refused_and_unchanged(lambda: open_dispute(worker, world.plain, kind="not_mine"), 409,
                                      "dispute_window_closed")
     assert "3" in response.json()["message"]

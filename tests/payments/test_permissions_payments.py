@@ -416,9 +416,11 @@ def test_an_auditor_without_an_office_sees_no_payroll_and_no_accounts(personas, 
     p = personas
     high = OrganisationFactory(kind=Organisation.Kind.BROKER, name="市级加工点", jurisdiction=p.home["city"])
     account_for(purpose=P.BROKER_CASH, organisation=high)
-    run = PayrollRun.objects.create(broker=high, month=last_month(), status=PayrollRun.Status.CLOSED)
-    PayoutBatch.objects.create(run=run, number=1)
+    # a run is born a preview and closes with its payslips in it (the database keeps that order)
+    run = PayrollRun.objects.create(broker=high, month=last_month())
     Payslip.objects.create(run=run, worker=p.worker_record, worker_name=p.worker_record.name, total=Decimal("1.00"))
+    PayrollRun.objects.filter(pk=run.pk).update(status=PayrollRun.Status.CLOSED)
+    PayoutBatch.objects.create(run=run, number=1)
     lone = client_for(UserFactory(username="lone_auditor", role=Role.AUDITOR, organisation=None))
     for url in ("/api/payroll-runs/", "/api/payout-batches/", "/api/payslips/", "/api/ledger/accounts/"):
         assert ids(lone.get(url)) == set(), url
