@@ -7,7 +7,10 @@ LOGIN_COOLOFF_MINUTES) an attempt is refused before any password is checked when
 - the pair (account, address) has LOGIN_FAILURE_LIMIT failures: that client is locked out of that
   account, whoever else may still log in to it;
 - the account has LOGIN_ACCOUNT_FAILURE_LIMIT failures from all addresses (each address counting
-  at most LOGIN_FAILURE_LIMIT), and the client is not known to be the owner;
+  at most LOGIN_FAILURE_LIMIT), and the client is not known to be the owner and has itself been
+  failing on it (from this address or with this device cookie): a client that has not been
+  failing always has its password checked, so a correct one gets in, and under attack a stranger
+  gets one guess per address, not five;
 - the address has LOGIN_ADDRESS_FAILURE_LIMIT failures over all accounts, and the client is not
   known to be the owner of the account it tries.
 
@@ -100,6 +103,11 @@ def _device_failures_key(device: Device) -> str:
     return f"login-device-failures:{device.nonce}"
 
 
+def _device_has_failed(request) -> bool:
+    device = device_of(request)
+    return device is not None and cache.get(_device_failures_key(device), 0) > 0
+
+
 def is_owner_client(request, account: str | None) -> bool:
     """Whether this client is known to be the owner of `account`: a device cookie for it that
     has not been failing, or a login to it from this address within LOGIN_DEVICE_DAYS."""
@@ -180,13 +188,19 @@ class LoginLimitHandler(AxesDatabaseHandler):
         cool_off = get_cool_off(request)
         recent = AccessAttempt.objects.filter(attempt_time__gte=get_cool_off_threshold(request)).order_by()
         per_client = settings.AXES_FAILURE_LIMIT
-        waits = [_unlocks_at(recent.filter(username=account, ip_address=address)
-                             .values_list("attempt_time", "failures_since_start"), per_client, cool_off)]
-        if not is_owner_client(request, account):
+        pair = list(recent.filter(username=account, ip_address=address)
+                    .values_list("attempt_time", "failures_since_start"))
+        waits = [_unlocks_at(pair, per_client, cool_off)]
+        # The account's budget binds only a client that has been failing on it (this address, or
+        # this device cookie): a correct password from one that has not gets in, so an attack
+        # from elsewhere cannot lock the owner out; a stranger that guesses wrong once is stopped.
+        stranger = not is_owner_client(request, account)
+        if stranger and (pair or _device_has_failed(request)):
             by_address = (recent.filter(username=account).values("ip_address")
                           .annotate(last=Max("attempt_time"), failures=Sum("failures_since_start")))
             waits.append(_unlocks_at(((row["last"], min(row["failures"], per_client)) for row in by_address),
                                      settings.LOGIN_ACCOUNT_FAILURE_LIMIT, cool_off))
+        if stranger:
             waits.append(_unlocks_at(recent.filter(ip_address=address)
                                      .values_list("attempt_time", "failures_since_start"),
                                      settings.LOGIN_ADDRESS_FAILURE_LIMIT, cool_off))

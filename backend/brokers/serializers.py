@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from accounts.models import Jurisdiction
 from accounts.serializers import JurisdictionBriefSerializer
-from core.fields import DateTimeField, MonthField
+from core.fields import DateTimeField, IdField, MonthField
 from core.money import AMOUNT_DIGITS, AMOUNT_PLACES, RATE_DIGITS, RATE_PLACES, RATE_QUANTUM
 
 from . import limits
@@ -207,13 +207,13 @@ class BundleSerializer(serializers.ModelSerializer):
 
 
 class CutInput(serializers.Serializer):
-    award = serializers.IntegerField(min_value=1)
+    award = IdField()
     size = serializers.IntegerField(min_value=1, max_value=limits.MAX_PIECES_PER_LOG)
 
 
 class PieceRateInput(serializers.Serializer):
-    award = serializers.IntegerField(min_value=1)
-    procedure = serializers.IntegerField(min_value=1)
+    award = IdField()
+    procedure = IdField()
     rate = serializers.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, min_value=limits.MIN_PIECE_RATE,
                                     max_value=limits.MAX_PIECE_RATE)
     effective_from = DateTimeField(required=False)
@@ -246,12 +246,12 @@ def client_id_input(**kwargs) -> serializers.RegexField:
 
 
 class PieceLogInput(serializers.Serializer):
-    worker = serializers.IntegerField(min_value=1, required=False, help_text="Broker staff: whose pieces. A worker "
+    worker = IdField(required=False, help_text="Broker staff: whose pieces. A worker "
                                       "leaves it out (or names herself).")
-    bundle = serializers.IntegerField(min_value=1, required=False,
+    bundle = IdField(required=False,
                                       help_text="Broker staff only; a worker sends the ticket's bundle_code.")
     bundle_code = serializers.CharField(max_length=32, required=False, help_text="The code on the bundle's ticket.")
-    procedure = serializers.IntegerField(min_value=1)
+    procedure = IdField()
     quantity = serializers.IntegerField(min_value=1, max_value=limits.MAX_PIECES_PER_LOG,
                                         help_text="A worker's scan: at most WORKER_SCAN_MAX_QUANTITY (50).")
     work_date = serializers.DateField()
@@ -381,7 +381,7 @@ class DisputeSerializer(serializers.ModelSerializer):
 
 
 class DisputeInput(serializers.Serializer):
-    log = serializers.IntegerField(min_value=1)
+    log = IdField()
     kind = serializers.ChoiceField(choices=Dispute.Kind.choices)
     correct_quantity = serializers.IntegerField(min_value=0, max_value=limits.MAX_PIECES_PER_LOG, required=False,
                                                 allow_null=True)
@@ -394,7 +394,7 @@ class ResolveInput(serializers.Serializer):
 
 
 class AttendanceMarkInput(serializers.Serializer):
-    worker = serializers.IntegerField(min_value=1)
+    worker = IdField()
     mark = serializers.ChoiceField(choices=Attendance.Mark.choices)
     leave_reason = serializers.ChoiceField(choices=Attendance.LeaveReason.choices, required=False, allow_blank=True,
                                            default="")

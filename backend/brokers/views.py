@@ -7,7 +7,6 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpResponse
 from django.utils import timezone
-from django.utils.translation import gettext
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -384,7 +383,7 @@ class PieceLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                     position, name = key.split(".", 2)[1:] if len(shaped) > 1 else (0, key)
                     errors[(shaped[int(position)][0], name)] = messages
         return ValidationFailed(
-            gettext("%(n)s rows are not valid; nothing was recorded.") % {"n": len({i for i, _ in errors})},
+            services.piecework.rows_not_valid(len({i for i, _ in errors})),
             code="invalid_rows", fields={f"rows.{i}.{name}": errors[(i, name)] for i, name in sorted(errors)})
 
     @extend_schema(request=s.ReverseInput, responses={201: s.PieceLogSerializer})

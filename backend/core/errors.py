@@ -152,6 +152,10 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's exception handler. What it returns None for is a bug: Django logs it with its
     traceback and answers with config.urls' handler500 (core.views.server_error)."""
     exc = too_large(exc) or exc
+    if isinstance(exc, OverflowError):
+        # a number no column can hold reached the database driver (SQLite binds 64-bit integers
+        # only); the fields that take ids refuse them first (core.fields.IdField), this is the net
+        return Response(error_body("invalid", _("A number in the request is too large.")), status=400)
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
     if isinstance(exc, Http404):

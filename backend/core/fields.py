@@ -143,3 +143,18 @@ def refuse_coerced_input() -> None:
 
     serializers.CharField.to_internal_value = char
     serializers.DecimalField.to_internal_value = decimal
+
+
+# The largest id any table can hold (a 64-bit integer, PostgreSQL's bigint and SQLite's INTEGER).
+MAX_ID = 2**63 - 1
+
+
+class IdField(serializers.IntegerField):
+    """An object's id in a request body: a positive integer a database can compare, so that an id
+    of 20 digits is a 400 naming the field, not an overflow in the driver."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
+

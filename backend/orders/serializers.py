@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from brokers.models import WorkMode
-from core.fields import DateTimeField
+from core.fields import DateTimeField, IdField
 from core.money import RATE_DIGITS, RATE_PLACES
 
 from . import limits
@@ -105,12 +105,12 @@ class BidReviseInput(serializers.Serializer):
 
 
 class AwardInput(serializers.Serializer):
-    bid = serializers.IntegerField(min_value=1)
+    bid = IdField()
     quantity = quantity_input()
 
 
 class MaterialLineInput(serializers.Serializer):
-    material = serializers.IntegerField(min_value=1)
+    material = IdField()
     quantity = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=Decimal(0),
                                         max_value=limits.MAX_MATERIAL_QUANTITY)
 
@@ -130,7 +130,7 @@ class ReceiveInput(serializers.Serializer):
 
 
 class ReturnInput(serializers.Serializer):
-    material = serializers.IntegerField(min_value=1)
+    material = IdField()
     quantity = material_quantity_input()
 
 
@@ -146,7 +146,7 @@ class InspectionInput(serializers.Serializer):
 
 
 class SubcontractInput(serializers.Serializer):
-    to_broker = serializers.IntegerField(min_value=1)
+    to_broker = IdField()
     quantity = quantity_input()
     unit_price = rate_input()
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)

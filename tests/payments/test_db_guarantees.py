@@ -119,3 +119,44 @@ def test_rewriting_history_is_for_test_setup_only(world):
     assert PieceLog.objects.get(pk=world.piece_log).quantity == 8
     with pytest.raises(DatabaseError, match="append-only"):
         PieceLog.objects.filter(pk=world.piece_log).update(quantity=9)
+
+
+# An upsert rewrites a row without an UPDATE statement: SQLite's REPLACE deletes the old row and
+# inserts the new one (the DELETE guard fires only with recursive_triggers, which the settings
+# turn on), PostgreSQL's INSERT … ON CONFLICT DO UPDATE is an UPDATE to its triggers.
+UPSERTS = {
+    "a piece log's quantity": ("brokers_piecelog", lambda w: w.piece_log, "quantity", "quantity + 100"),
+    "a firm payment's amount": ("payments_payment", lambda w: w.payment, "amount", "amount + 1000"),
+    "an invoice line's amount": ("payments_invoiceline", lambda w: w.invoice_line, "amount", "amount * 10"),
+    "a paid payout item's bank account": ("payments_payoutitem", lambda w: w.paid_item, "bank_account",
+                                          "'6666 0000 attacker'"),
+    "a paid run reopened": ("payments_payrollrun", lambda w: w.paid_run, "status", "'preview'"),
+    "a closed payslip line's amount": ("payments_payslipline", lambda w: w.closed_line, "amount", "amount + 9999"),
+    "a posted transaction's memo": ("payments_transaction", lambda w: w.posted, "memo", "'rewritten'"),
+}
+
+
+def upsert(table: str, column: str, expression: str) -> str:
+    with connection.cursor() as cursor:
+        columns = [c.name for c in connection.introspection.get_table_description(cursor, table)]
+    values = ", ".join(expression if c == column else c for c in columns)
+    select = f"SELECT {values} FROM {table} WHERE id = %s"
+    if connection.vendor == "sqlite":
+        return f"REPLACE INTO {table} ({', '.join(columns)}) {select}"
+    return (f"INSERT INTO {table} ({', '.join(columns)}) {select} "
+            f"ON CONFLICT (id) DO UPDATE SET {column} = EXCLUDED.{column}")
+
+
+@pytest.mark.parametrize("table, row, column, expression", UPSERTS.values(), ids=UPSERTS.keys())
+def test_an_upsert_cannot_rewrite_a_guarded_row(world, table, row, column, expression):
+    probe = f"SELECT * FROM {table} WHERE id = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(probe, [row(world)])
+        before = cursor.fetchall()
+    assert before
+    with pytest.raises(DatabaseError):
+        with connection.cursor() as cursor:
+            cursor.execute(upsert(table, column, expression), [row(world)])
+    with connection.cursor() as cursor:
+        cursor.execute(probe, [row(world)])
+        assert cursor.fetchall() == before

@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Role, User
 from accounts.selectors import minimum_wage_for
@@ -208,6 +209,11 @@ def piece_logs_record(*, actor: User, rows: list[dict[str, Any]]) -> list[RowRes
     return results
 
 
+def rows_not_valid(n: int) -> str:
+    return ngettext("%(n)s row is not valid; nothing was recorded.",
+                    "%(n)s rows are not valid; nothing was recorded.", n) % {"n": n}
+
+
 def _combined(bad: list[RowResult], *, single: bool) -> DomainError:
     if single:  # one row: its own error, with its own code and status
         field_name, error = bad[0].errors[0]
@@ -218,7 +224,7 @@ def _combined(bad: list[RowResult], *, single: bool) -> DomainError:
     for result in bad:
         for field_name, error in result.errors:
             fields[f"rows.{result.index}.{field_name or 'non_field_errors'}"].append(error.message)
-    return ValidationFailed(_("%(n)s rows are not valid; nothing was recorded.") % {"n": len(bad)},
+    return ValidationFailed(rows_not_valid(len(bad)),
                             code="invalid_rows", fields=dict(fields))
 
 

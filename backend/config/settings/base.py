@@ -137,7 +137,9 @@ else:
             "OPTIONS": {
                 # WAL lets readers work while one writer writes; IMMEDIATE avoids lock-upgrade
                 # deadlocks between two writers.
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; "
+                                # REPLACE deletes the old row: with this its DELETE guard fires too
+                                "PRAGMA recursive_triggers=ON;",
                 "transaction_mode": "IMMEDIATE",
             },
         }
