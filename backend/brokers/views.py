@@ -19,6 +19,7 @@ from accounts.permissions import BROKER_STAFF, HasRole, county_id_of, visible_wo
 from core.errors import DomainError, NotFound, ValidationFailed
 from core.filters import FilterSet as IdFilterSet
 from core.schema import errors
+from core.uploads import protect_download
 from orders.models import Award
 
 from . import selectors, serializers as s, services
@@ -254,7 +255,7 @@ class BundleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             raise NotFound()
         response = HttpResponse(tickets_pdf(bundles), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="tickets-award-{award_id}.pdf"'
-        return response
+        return protect_download(response, sandbox=False)  # inline to print; browsers render no PDF in a sandbox
 
 
 def _id_or_zero(value: str) -> int:

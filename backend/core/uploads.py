@@ -197,6 +197,8 @@ def protect_download(response: HttpResponseBase, *, sandbox: bool = True) -> Htt
     (generated PDFs shown inline for printing pass sandbox=False: browsers will not render a PDF
     in a sandbox)."""
     response["X-Content-Type-Options"] = "nosniff"
+    # bank accounts, wages, the codes workers scan: kept by no shared cache, nor by the browser
+    response["Cache-Control"] = "private, no-store"
     if sandbox:
         response["Content-Security-Policy"] = DOWNLOAD_CSP
     return response

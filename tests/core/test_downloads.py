@@ -20,6 +20,7 @@ def assert_generated_pdf(response, filename: str) -> None:
     assert response["Content-Type"] == "application/pdf" and response.content.startswith(b"%PDF")
     assert response["Content-Disposition"] == f'inline; filename="{filename}"'
     assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cache-Control"] == "private, no-store"
     assert "script-src 'self'" in response["Content-Security-Policy"]  # the app's policy
 
 
@@ -37,6 +38,7 @@ def test_payroll_files_are_never_sniffed_and_the_bank_file_is_a_sandboxed_downlo
     assert bank["Content-Type"] == "text/csv; charset=utf-8"
     assert bank["Content-Disposition"] == f'attachment; filename="payroll-{ym(last_month())}-batch-1.csv"'
     assert (bank["X-Content-Type-Options"], bank["Content-Security-Policy"]) == ("nosniff", SANDBOX)
+    assert bank["Cache-Control"] == "private, no-store"  # full account numbers
 
     assert_generated_pdf(broker.get(f"/api/payout-batches/{batch['id']}/summary/"),
                          f"payroll-{ym(last_month())}-batch-1.pdf")

@@ -201,6 +201,7 @@ def test_an_order_document_is_stored_under_a_server_name_and_served_as_a_downloa
     assert response["Content-Disposition"] == f"attachment; filename*=utf-8''{quote(name)}" if not name.isascii() \
         else f'attachment; filename="{name}"'
     assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cache-Control"] == "private, no-store"
     assert response["Content-Security-Policy"] == DOWNLOAD_CSP
 
 
