@@ -107,7 +107,9 @@ class TokenView(APIView):
         data = TokenLoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         token, key = services.token_issue(request=request, **data.validated_data)
-        return Response({"token": key, "id": token.pk, "device": token.device, "expiry": token.expiry})
+        # through the serializer: the expiry in local time, as the list of devices shows it
+        return Response(TokenSerializer({"token": key, "id": token.pk, "device": token.device,
+                                         "expiry": token.expiry}).data)
 
     @extend_schema(request=None, responses={204: None, **errors(404)},
                    description="Revokes the token this request is made with (404 for a session: "

@@ -75,6 +75,8 @@ def test_issue_answers_the_key_once_with_id_device_and_expiry(personas):
     assert body["device"] == "小米 13"
     token = AuthToken.objects.get(pk=body["id"])
     assert token.user == personas.worker and token.expiry == T0 + TTL
+    # in local time, as the list of devices shows it
+    assert body["expiry"] == timezone.localtime(T0 + TTL).isoformat()
     with time_machine.travel(T0 + timedelta(minutes=1), tick=False):  # whatever the session's clock
         assert not is_refused(body["token"])
         # the list never shows the key again
