@@ -463,24 +463,27 @@ def loan_interest(loan: Loan, month: date, wages_issued: Decimal, params: Mappin
     eligible = min(principal, high)
     steps.append(Step("eligible_principal", "min", (principal, high), eligible))
     days, length = days_outstanding(loan, month)
+    rate = p["monthly_rate"]
     if p["month_basis"] == "outstanding_on_last_day":
         last = month.replace(day=length)
         counted = loan.start <= last and (loan.end is None or loan.end > last)
-        share = Decimal(1) if counted else Decimal(0)
         steps.append(Step("outstanding_on_last_day", "outstanding_on", (loan.start, loan.end, last), counted))
+        exact = eligible * rate / Decimal(1000) if counted else Decimal(0)
+        steps.append(Step("interest", "principal × rate‰", (eligible, rate), exact))
         fraction_zh = fraction_en = ""
     else:
-        share = Decimal(days) / Decimal(length)
-        steps.append(Step("days_outstanding", "/", (days, length), share))
+        steps.append(Step("days_outstanding", "days_from_start_to_repayment", (loan.start, loan.end, month), days))
+        steps.append(Step("days_in_month", "days_in", (month,), length))
+        # one division, at the end: the exact figure an auditor gets by hand, before the one rounding
+        exact = eligible * rate * days / (Decimal(1000) * length)
+        steps.append(Step("interest", "principal × rate‰ × days / days_in_month", (eligible, rate, days, length),
+                          exact))
         fraction_zh, fraction_en = f" × {days}/{length} 天", f" × {days}/{length} days"
-    if share == 0:
+    if exact == 0:
         return Outcome(kind, False, ZERO, tuple(steps), _sentence(
             f"{month:%Y-%m} 贷款未发生 → 不予贴息", f"loan not outstanding in {month:%Y-%m} → no interest subsidy"),
             reason="not_outstanding")
-    rate = p["monthly_rate"]
-    exact = eligible * rate / Decimal(1000) * share
     amount = round_amount(exact)
-    steps.append(Step("interest", "×", (eligible, rate / Decimal(1000), share), exact))
     steps.append(Step("amount", "round", (exact,), amount))
     return Outcome(kind, True, amount, tuple(steps), _sentence(
         f"{W_zh} {yes} {line}，{P_zh}，贴息本金 {_figure(eligible)} 元 × {_param(rate)}‰{fraction_zh} → "
