@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from core.money import AMOUNT_PLACES, round_amount
+from core.money import AMOUNT_DIGITS, AMOUNT_PLACES, round_amount
 
 DOCUMENT = ("Notice on the Issuance of Policies to Promote the Development of Agricultural Industrialization "
             "in Suichang County (2009)")
@@ -38,6 +38,7 @@ CHOICE = "choice"  # one of the spec's choices
 BOOLEAN = "boolean"
 TYPES = (MONEY, COUNT, RATIO, CHOICE, BOOLEAN)
 RATIO_PLACES = 4
+MONEY_LIMIT = Decimal(10) ** (AMOUNT_DIGITS - AMOUNT_PLACES)  # what an amount column holds (10^12 yuan)
 
 # Comparison readings of "more than": the document's 超过 is read strictly.
 STRICTLY_GREATER = "strictly_greater"
@@ -225,7 +226,9 @@ def _typed(spec: ParameterSpec, value: Any) -> Any:
     if spec.type in (MONEY, RATIO):
         number = _decimal(value)
         places = AMOUNT_PLACES if spec.type == MONEY else RATIO_PLACES
-        if number.as_tuple().exponent < -places and number != number.quantize(Decimal(1).scaleb(-places)):
+        if abs(number) >= MONEY_LIMIT:
+            raise ValueError(f"must be less than {MONEY_LIMIT:,}")
+        if number != number.quantize(Decimal(1).scaleb(-places)):
             raise ValueError(f"at most {places} decimal places")
         if number < 0:
             raise ValueError("must not be negative")
@@ -234,7 +237,7 @@ def _typed(spec: ParameterSpec, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise ValueError("must be a whole number")
         if isinstance(value, str):
-            if not value.strip().isdigit():
+            if not (value.strip().isascii() and value.strip().isdigit()):
                 raise ValueError("must be a whole number")
             value = int(value.strip())
         if value < 0:

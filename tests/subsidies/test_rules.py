@@ -344,6 +344,7 @@ def test_validate_parameters_types_strings_and_ints():
     typed = rules.validate_parameters(GENERAL, {"tier_1_wages_over": "250000.50", "tier_1_workers_over": "120"})
     assert typed["tier_1_wages_over"] == D("250000.50") and isinstance(typed["tier_1_wages_over"], Decimal)
     assert typed["tier_1_workers_over"] == 120 and typed["tier_2_amount"] == D(5000)
+    assert rules.validate_parameters(GENERAL, {"tier_1_amount": "2000.000"})["tier_1_amount"] == D(2000)
 
 
 def test_validate_parameters_lists_every_bad_field_at_once():
@@ -366,6 +367,9 @@ def test_validate_parameters_lists_every_bad_field_at_once():
     (GENERAL, {"tier_1_workers_over": True}, "tier_1_workers_over"),
     (GENERAL, {"tier_1_workers_over": -3}, "tier_1_workers_over"),
     (GENERAL, {"tier_1_amount": "2000.001"}, "tier_1_amount"),  # money is to the fen
+    (GENERAL, {"tier_1_amount": "1e30"}, "tier_1_amount"),  # more than an amount column holds
+    (GENERAL, {"tier_1_workers_over": "²"}, "tier_1_workers_over"),
+    (GENERAL, {"tier_1_wages_over": None}, "tier_1_wages_over"),
     (GENERAL, {"tier_2_wages_over": "100000"}, "tier_2_wages_over"),  # tiers must rise
     (GENERAL, {"case_wages_over": "900000"}, "case_wages_over"),
     (rules.FREIGHT, {"rate": "NaN"}, "rate"),
