@@ -3,8 +3,11 @@ come from DESIGN.md's table of the 2009 Suichang policy, not from the code: each
 tried on both sides, and exactly at it ("more than" is strict)."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -14,6 +17,7 @@ from subsidies import rules
 from subsidies.rules import BrokerYear, Loan, ParameterError, VillageIndex
 
 D = Decimal
+BACKEND = Path(__file__).resolve().parents[2] / "backend"
 GENERAL, MACHINERY = rules.BROKER_REWARD_GENERAL, rules.BROKER_REWARD_MACHINERY
 
 
@@ -401,3 +405,20 @@ def test_interest_steps_can_be_checked_by_hand():
     assert steps["interest"].operands == (D(100000), D(5), 17, 31)
     assert steps["interest"].result == D(100000) * 5 * 17 / (1000 * D(31))
     assert steps["amount"].result == D("274.19")
+
+
+def test_the_rules_module_imports_no_django():
+    # pure arithmetic: importable and testable without settings or a database
+    code = ("import sys; import subsidies.rules; "
+            "print([m for m in sys.modules if m.split('.')[0] in {'django', 'orders', 'payments', 'brokers'}])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=BACKEND, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_boolean_parameter_takes_only_true_or_false():
+    # no Suichang rule has one yet; the type is there for the next policy's
+    flag = rules.ParameterSpec("flag", rules.BOOLEAN, "", False, "a sentence")
+    assert rules._typed(flag, True) is True
+    for bad in ("true", 1, None):
+        with pytest.raises(ValueError):
+            rules._typed(flag, bad)
