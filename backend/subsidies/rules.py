@@ -63,11 +63,19 @@ class ParameterSpec:
 
 
 class ParameterError(ValueError):
-    """Bad parameters: `fields` maps every bad field's name to its message (the API's 400)."""
+    """Bad parameters: `fields` maps every bad field's name to its message (English, for logs and
+    tests), `codes` to a stable code the API can translate (the API's 400)."""
 
-    def __init__(self, fields: Mapping[str, str]):
+    def __init__(self, fields: Mapping[str, str], codes: Mapping[str, str] | None = None):
         self.fields = dict(fields)
+        self.codes = dict(codes or {})
         super().__init__("; ".join(f"{name}: {message}" for name, message in self.fields.items()))
+
+
+class _Bad(ValueError):
+    def __init__(self, code: str, message: str):
+        self.code = code
+        super().__init__(message)
 
 
 # --- the document's sentences (seed 002 quotes the 2009 notice in English) --------------------
@@ -205,7 +213,7 @@ def spec_of(kind: str, name: str) -> ParameterSpec:
 
 def _decimal(value: Any) -> Decimal:
     if isinstance(value, bool) or isinstance(value, float):
-        raise ValueError("must be a decimal number written as text or an integer, not a float")
+        raise _Bad("float", "must be a decimal number written as text or an integer, not a float")
     if isinstance(value, Decimal):
         number = value
     elif isinstance(value, int):
@@ -214,11 +222,11 @@ def _decimal(value: Any) -> Decimal:
         try:
             number = Decimal(value.strip())
         except InvalidOperation:
-            raise ValueError("must be a number") from None
+            raise _Bad("not_a_number", "must be a number") from None
     else:
-        raise ValueError("must be a number")
+        raise _Bad("not_a_number", "must be a number")
     if not number.is_finite():
-        raise ValueError("must be a finite number")
+        raise _Bad("not_a_number", "must be a finite number")
     return number
 
 
@@ -227,34 +235,34 @@ def _typed(spec: ParameterSpec, value: Any) -> Any:
         number = _decimal(value)
         places = AMOUNT_PLACES if spec.type == MONEY else RATIO_PLACES
         if abs(number) >= MONEY_LIMIT:
-            raise ValueError(f"must be less than {MONEY_LIMIT:,}")
+            raise _Bad("too_large", f"must be less than {MONEY_LIMIT:,}")
         if number != number.quantize(Decimal(1).scaleb(-places)):
-            raise ValueError(f"at most {places} decimal places")
+            raise _Bad("too_precise", f"at most {places} decimal places")
         if number < 0:
-            raise ValueError("must not be negative")
+            raise _Bad("negative", "must not be negative")
         typed: Any = number
     elif spec.type == COUNT:
         if isinstance(value, bool) or not isinstance(value, (int, str)):
-            raise ValueError("must be a whole number")
+            raise _Bad("not_whole", "must be a whole number")
         if isinstance(value, str):
             if not (value.strip().isascii() and value.strip().isdigit()):
-                raise ValueError("must be a whole number")
+                raise _Bad("not_whole", "must be a whole number")
             value = int(value.strip())
         if value < 0:
-            raise ValueError("must not be negative")
+            raise _Bad("negative", "must not be negative")
         typed = value
     elif spec.type == CHOICE:
         if value not in spec.choices:
-            raise ValueError("must be one of: " + ", ".join(spec.choices))
+            raise _Bad("unknown_choice", "must be one of: " + ", ".join(spec.choices))
         typed = value
     else:  # BOOLEAN
         if not isinstance(value, bool):
-            raise ValueError("must be true or false")
+            raise _Bad("not_boolean", "must be true or false")
         typed = value
     if spec.minimum is not None and typed < spec.minimum:
-        raise ValueError(f"must be at least {spec.minimum}")
+        raise _Bad("below_minimum", f"must be at least {spec.minimum}")
     if spec.maximum is not None and typed > spec.maximum:
-        raise ValueError(f"must be at most {spec.maximum}")
+        raise _Bad("above_maximum", f"must be at most {spec.maximum}")
     return typed
 
 
@@ -263,34 +271,36 @@ def validate_parameters(kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
     `ParameterError` naming every bad field at once (unknown names, wrong types, negatives,
     unknown choices, tiers that do not rise)."""
     if kind not in SPECS:
-        raise ParameterError({"kind": "unknown rule kind: must be one of " + ", ".join(RULE_KINDS)})
+        raise ParameterError({"kind": "unknown rule kind: must be one of " + ", ".join(RULE_KINDS)},
+                             {"kind": "unknown_kind"})
     specs = {s.name: s for s in SPECS[kind]}
     errors: dict[str, str] = {}
+    codes: dict[str, str] = {}
     typed = {name: spec.default for name, spec in specs.items()}
     for name, value in values.items():
         spec = specs.get(name)
         if spec is None:
-            errors[name] = "unknown parameter"
+            errors[name], codes[name] = "unknown parameter", "unknown_parameter"
             continue
         try:
             typed[name] = _typed(spec, value)
-        except ValueError as exc:
-            errors[name] = str(exc)
+        except _Bad as exc:
+            errors[name], codes[name] = str(exc), exc.code
     if kind in (BROKER_REWARD_GENERAL, BROKER_REWARD_MACHINERY):
         for n in (2, 3):
             for what in ("wages_over", "workers_over"):
                 name = f"tier_{n}_{what}"
                 if name not in errors and f"tier_{n - 1}_{what}" not in errors \
                         and typed[name] <= typed[f"tier_{n - 1}_{what}"]:
-                    errors[name] = f"must be more than tier {n - 1}'s"
+                    errors[name], codes[name] = f"must be more than tier {n - 1}'s", "tiers_must_rise"
         if "case_wages_over" not in errors and "tier_3_wages_over" not in errors \
                 and typed["case_wages_over"] <= typed["tier_3_wages_over"]:
-            errors["case_wages_over"] = "must be more than tier 3's"
+            errors["case_wages_over"], codes["case_wages_over"] = "must be more than tier 3's", "tiers_must_rise"
     if kind == LOAN_INTEREST and not {"principal_min", "principal_max"} & errors.keys() \
             and typed["principal_max"] < typed["principal_min"]:
-        errors["principal_max"] = "must not be less than principal_min"
+        errors["principal_max"], codes["principal_max"] = "must not be less than principal_min", "range_reversed"
     if errors:
-        raise ParameterError(errors)
+        raise ParameterError(errors, codes)
     return typed
 
 
@@ -367,7 +377,7 @@ def broker_reward(kind: str, year: BrokerYear, params: Mapping[str, Any] | None 
     met only (or the sum of the tiers met, under `tier_rule=cumulative`); above the case line a
     case for staff whatever the worker count."""
     if kind not in (BROKER_REWARD_GENERAL, BROKER_REWARD_MACHINERY):
-        raise ParameterError({"kind": "not a broker reward kind"})
+        raise ParameterError({"kind": "not a broker reward kind"}, {"kind": "unknown_kind"})
     p = validate_parameters(kind, params or {})
     wages, workers = Decimal(year.wages_issued), int(year.workers_counted)
     W_zh, W_en = f"工资发放 {_figure(wages)} 元", f"wages issued {_figure(wages)} yuan"

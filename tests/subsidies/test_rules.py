@@ -364,6 +364,8 @@ def test_validate_parameters_lists_every_bad_field_at_once():
                                         "interest"}
     assert caught.value.fields["interest"] == "unknown parameter"
     assert caught.value.fields["principal_min"] == "must not be negative"
+    assert caught.value.codes == {"principal_min": "negative", "monthly_rate": "float", "above_max": "unknown_choice",
+                                  "eligible_wages_over": "not_a_number", "interest": "unknown_parameter"}
 
 
 @pytest.mark.parametrize(("kind", "values", "bad"), [
@@ -420,5 +422,5 @@ def test_a_boolean_parameter_takes_only_true_or_false():
     flag = rules.ParameterSpec("flag", rules.BOOLEAN, "", False, "a sentence")
     assert rules._typed(flag, True) is True
     for bad in ("true", 1, None):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="true or false"):
             rules._typed(flag, bad)
