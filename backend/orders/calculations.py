@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.utils import timezone
 
 from core.money import line_amount, rate_ceiling, round_amount
 
@@ -25,6 +29,41 @@ def implied_hourly_pay(*, unit_price: Decimal, standard_minutes: Decimal) -> Dec
 
 def award_value(*, quantity: int, unit_price: Decimal) -> Decimal:
     return line_amount(quantity, unit_price)
+
+
+@dataclass(frozen=True)
+class FeeDue:
+    """Processing fee that an accepted inspection makes due: accepted × unit price."""
+
+    award_id: int
+    inspection_id: int
+    firm_id: int
+    broker_id: int
+    quantity: int
+    unit_price: Decimal
+    amount: Decimal
+    due_on: date
+
+
+def processing_fee(*, award_id: int, inspection_id: int, firm_id: int, broker_id: int, accepted: int,
+                   unit_price: Decimal, inspected_at: datetime) -> FeeDue:
+    """The fee due for `accepted` pieces at the award's unit price, rounded once, due on the
+    inspection's local date."""
+    return FeeDue(
+        award_id=award_id, inspection_id=inspection_id, firm_id=firm_id, broker_id=broker_id,
+        quantity=accepted, unit_price=unit_price, amount=award_value(quantity=accepted, unit_price=unit_price),
+        due_on=timezone.localtime(inspected_at).date(),
+    )
+
+
+def processing_fee_due(*, inspection: Any) -> FeeDue:
+    """`processing_fee` of an inspection, read from its attributes (this module imports no
+    models, so orders' services and payments' invoicing both take the fee from here)."""
+    award = inspection.award
+    return processing_fee(
+        award_id=award.pk, inspection_id=inspection.pk, firm_id=award.order.firm_id, broker_id=award.broker_id,
+        accepted=inspection.accepted, unit_price=award.unit_price.amount, inspected_at=inspection.inspected_at,
+    )
 
 
 def quantity(value: Decimal) -> Decimal:

@@ -17,6 +17,7 @@ from accounts.models import User
 from core.bounds import check_date_within, days_from_today
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.money import AMOUNT_QUANTUM
+from orders.calculations import processing_fee_due
 
 from . import limits
 from .models import Account, Invoice, InvoiceLine, Payment
@@ -39,8 +40,6 @@ def invoice_add_inspection(*, inspection, fee=None) -> InvoiceLine | None:
     """Called in the inspection's transaction: accepted pieces × unit price fall due. `fee` is
     the inspection's `processing_fee_due` when the caller has already computed it."""
     if fee is None:
-        from orders.services import processing_fee_due
-
         fee = processing_fee_due(inspection=inspection)
     if fee.amount == 0:
         return None

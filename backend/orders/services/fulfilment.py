@@ -1,10 +1,8 @@
 """Fulfilment of an award: material dispatch and receipt, returns, deliveries and inspections.
-An accepted inspection makes the processing fee due (`processing_fee_due`), which the payments
-app turns into an invoice."""
+An accepted inspection makes the processing fee due (`calculations.processing_fee_due`), which
+the payments app turns into an invoice."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from core.errors import NotFound, ValidationFailed
 
-from ..calculations import award_value, quantity as quantity_of, returnable
+from ..calculations import FeeDue, processing_fee_due, quantity as quantity_of, returnable  # noqa: F401 (FeeDue)
 from ..errors import IllegalTransition, QuantityExceeded
 from ..models import Award, Delivery, Dispatch, DispatchLine, Inspection, Material, MaterialReturn, Order
 from .common import lock_award, lock_order, move, notify_broker, notify_firm, record_event, require_broker
@@ -176,30 +174,6 @@ def delivery_record(*, actor: User, award_id: int, quantity: int, note: str = ""
     _start_production(order, actor, "delivered")
     notify_firm(order, "delivery.created", {"award": award.pk, "delivery": delivery.pk, "quantity": quantity})
     return delivery
-
-
-@dataclass(frozen=True)
-class FeeDue:
-    """Processing fee that an accepted inspection makes due: accepted × unit price."""
-
-    award_id: int
-    inspection_id: int
-    firm_id: int
-    broker_id: int
-    quantity: int
-    unit_price: Decimal
-    amount: Decimal
-    due_on: date
-
-
-def processing_fee_due(*, inspection: Inspection) -> FeeDue:
-    award = inspection.award
-    return FeeDue(
-        award_id=award.pk, inspection_id=inspection.pk, firm_id=award.order.firm_id, broker_id=award.broker_id,
-        quantity=inspection.accepted, unit_price=award.unit_price.amount,
-        amount=award_value(quantity=inspection.accepted, unit_price=award.unit_price.amount),
-        due_on=timezone.localtime(inspection.inspected_at).date(),
-    )
 
 
 @transaction.atomic
