@@ -67,6 +67,7 @@ class Organisation(models.Model):
         FIRM = "firm", _("Firm")
         BROKER = "broker", _("Broker")
         FEDERATION = "federation", _("Women's Federation")
+        VILLAGE_COMMITTEE = "village", _("Village committee")  # receives village awards
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, db_index=True)
     name = models.CharField(_("name"), max_length=200)

@@ -188,6 +188,33 @@ class Relocation(models.Model):
         ordering = ["-moved_on", "id"]
 
 
+class Loan(models.Model):
+    """A loan a broker registers for the interest subsidy: lender, principal, outstanding from
+    `start` (included) until `end`, the repayment day (not included; None while not repaid), and
+    the contract as evidence (a checked upload, `core.uploads`). `registered_at` is when it was
+    entered: a loan registered after its start is flagged for the auditor."""
+
+    broker = models.ForeignKey(Organisation, models.PROTECT, related_name="loans")
+    lender = models.CharField(_("lender"), max_length=200)
+    principal = models.DecimalField(_("principal"), max_digits=14, decimal_places=2)
+    start = models.DateField(_("start"))
+    end = models.DateField(_("repaid on"), null=True, blank=True)
+    contract_number = models.CharField(_("contract number"), max_length=100, blank=True)
+    contract = models.FileField(_("contract"), upload_to="loans/%Y/%m/", blank=True)
+    contract_name = models.CharField(max_length=200, blank=True)
+    contract_type = models.CharField(max_length=100, blank=True)
+    registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    registered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-start", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(principal__gt=0), name="loan_principal_positive"),
+            models.CheckConstraint(condition=models.Q(end__isnull=True) | models.Q(end__gt=models.F("start")),
+                                   name="loan_repaid_after_start"),
+        ]
+
+
 class ProfessionalVillageStatus(models.Model):
     """History of a village's professional-processing-village status: one row per change."""
 

@@ -28,6 +28,7 @@ class Account(models.Model):
         WORKER_BANK = "worker_bank", _("Worker bank")
         POLICY_FUND = "policy_fund", _("Policy fund")
         SUBSIDY_PAYABLE = "subsidy_payable", _("Subsidy payable")
+        POLICY_FUND_BANK = "policy_fund_bank", _("Policy fund bank")
 
     code = models.CharField(_("code"), max_length=80, unique=True)
     purpose = models.CharField(_("purpose"), max_length=32, choices=Purpose.choices, db_index=True)
