@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/", include("brokers.urls")),
     path("api/", include("orders.urls")),
     path("api/", include("payments.urls")),
+    path("api/", include("subsidies.urls")),
     # Client-side routes of the single-page app; anything under /api/ stays a real 404.
     re_path(r"^(?!api/|admin/|static/|media/|ws/|healthz).*$", spa_index, name="spa"),
 ]

@@ -1,0 +1,2 @@
+"""Filled in by its helper: views and `urlpatterns`."""
+urlpatterns: list = []
