@@ -80,4 +80,5 @@ class BatchAlreadyPaid(Conflict):
 
 class NoFundOwner(Conflict):
     code = "no_fund_owner"
-    default_message = _("The policy has no fund owner and the county has no Women's Federation office to hold the fund.")
+    default_message = _("The policy has no fund owner and the county has no Women's Federation office to hold "
+                        "the fund.")

@@ -414,3 +414,21 @@ def test_the_bank_file_lists_each_claim_with_the_brokers_bank_details(world):
     assert rows == [review.BANK_FILE_HEADER,
                     [world.broker.name, "'=张建明", "遂昌农商银行", "6228000011112222", "2000.00", claims[0].key],
                     ["遂昌县某村委会", "", "", "", "800.00", claims[1].key]]
+
+
+def test_marking_paid_needs_a_bank_reference_and_the_batchs_county(world):
+    [claim] = _approved(world, [D("10.00")])
+    batch = review.open_payment_batch(actor=world.p.auditor, claim_ids=[claim.pk])
+    with pytest.raises(NotFound):
+        review.mark_batch_paid(actor=world.p.other_auditor, batch_id=batch.pk, bank_reference="B1",
+                               paid_on=dt.date(2026, 3, 10))
+    with pytest.raises(ValidationFailed) as exc:
+        review.mark_batch_paid(actor=world.p.auditor, batch_id=batch.pk, bank_reference="  ",
+                               paid_on=dt.date(2026, 3, 10))
+    assert "bank_reference" in exc.value.fields
+    batch.refresh_from_db()
+    claim.refresh_from_db()
+    assert batch.status == "open" and claim.status == S.APPROVED and claim.payment_ledger is None
+    event = AuditEvent.objects.get(object_type="payment_batch", object_id=batch.pk)
+    assert event.action == AuditEvent.Action.EXPORT and event.after == {"status": "open", "total": "10.00",
+                                                                       "claims": [claim.pk]}

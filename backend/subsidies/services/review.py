@@ -386,7 +386,7 @@ def mark_batch_paid(*, actor, batch_id: int, bank_reference: str, paid_on: date)
         raise ValidationFailed(_("The payment day cannot be in the future."), field="paid_on")
     if paid_on < timezone.localdate(batch.created_at):
         raise ValidationFailed(_("The payment day cannot be before the batch was made."), field="paid_on")
-    claims = list(Claim.objects.select_for_update().filter(payment_batch=batch).select_related("village")
+    claims = list(Claim.objects.select_for_update(of=("self",)).filter(payment_batch=batch).select_related("village")
                   .order_by("pk"))
     for claim in claims:
         if claim.status != S.APPROVED:
