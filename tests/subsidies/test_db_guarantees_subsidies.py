@@ -293,3 +293,30 @@ def test_the_service_paths_pass_the_guards(world):
     assert Fund.objects.get(version=world.version, year=2025).committed == D("21600.00")
     # two case entries, five approvals, a rejection, the batch, the budget, three claims and the batch paid
     assert AuditEvent.objects.count() == 14
+
+
+def test_saving_a_claim_unchanged_passes_the_guards(world):
+    # code elsewhere may save a whole row (every column written back): nothing changes, nothing is refused
+    base = world.claim()
+    fields = {f.attname: getattr(base, f.attname) for f in Claim._meta.concrete_fields if f.name != "id"}
+    claim = Claim.objects.create(**fields | {
+        "key": base.key + ":copy", "subject": base.subject + ":copy", "amount": D("1234.56"),
+        "computed_amount": D("1234.56"), "inputs": {"wages_issued": "200000.01", "workers": 101, "nested": {"a": [1]}},
+        "steps": [{"step": "tier", "value": "2000"}]})
+    review.approve(actor=world.p.auditor, claim_id=claim.pk)
+    claim = Claim.objects.get(pk=claim.pk)
+    claim.save()
+    claim.rank = 3  # not a computed fact: the top villages' rank is written after the claims
+    claim.save(update_fields=["rank"])
+    assert Claim.objects.get(pk=claim.pk).rank == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_test_flush_still_empties_guarded_tables(world):
+    # committed rows in every guarded table: the flush after this test (DELETE on SQLite with
+    # the maintenance row set, TRUNCATE on PostgreSQL) must get past the guards
+    claim = world.approved(D("9000.00"))
+    ClaimEvidence.objects.create(claim=claim, kind=ClaimEvidence.Kind.BROKER, object_id=claim.broker_id)
+    assert AuditEvent.objects.filter(object_id=claim.pk).count() == 2
+    with pytest.raises(DatabaseError):
+        run("DELETE FROM subsidies_claimevidence")
