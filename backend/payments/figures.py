@@ -97,7 +97,8 @@ def wages_issued_by_village(*, year: int, county_id: int | None = None) -> dict[
 
 # --- the records behind the figures (for the subsidy engine's evidence), each one grouped query ---
 
-def paid_by_broker_worker(*, year: int, broker_ids=None, county_id: int | None = None) -> list[tuple[int, int, Decimal]]:
+def paid_by_broker_worker(*, year: int, broker_ids=None,
+                          county_id: int | None = None) -> list[tuple[int, int, Decimal]]:
     """(broker, worker, paid in the year) for every worker a broker paid: the rows `paid_workers`
     counts, so a claim can name the workers it counted and what each was paid."""
     rows = (_paid_in(year, broker_ids, county_id).values("batch__run__broker_id", "worker_id")
@@ -105,14 +106,16 @@ def paid_by_broker_worker(*, year: int, broker_ids=None, county_id: int | None =
     return [(broker_id, worker_id, _fen(total)) for broker_id, worker_id, total in rows]
 
 
-def wages_issued_by_batch(*, year: int, broker_ids=None, county_id: int | None = None) -> list[tuple[int, int, Decimal]]:
+def wages_issued_by_batch(*, year: int, broker_ids=None,
+                          county_id: int | None = None) -> list[tuple[int, int, Decimal]]:
     """(broker, payout batch, paid in the year): the batches that make up `wages_issued`."""
     rows = (_paid_in(year, broker_ids, county_id).values("batch__run__broker_id", "batch_id")
             .annotate(t=Sum("amount")).values_list("batch__run__broker_id", "batch_id", "t"))
     return [(broker_id, batch_id, _fen(total)) for broker_id, batch_id, total in rows]
 
 
-def wages_issued_between(*, start: date, end: date, broker_ids=None, county_id: int | None = None) -> dict[int, Decimal]:
+def wages_issued_between(*, start: date, end: date, broker_ids=None,
+                         county_id: int | None = None) -> dict[int, Decimal]:
     """Wages paid out from `start` to `end` (both included) per broker: a trailing window that is
     not a calendar year (e.g. the twelve months before a month of loan interest)."""
     items = PayoutItem.objects.filter(status=PayoutItem.Status.PAID, paid_on__gte=start, paid_on__lte=end)

@@ -29,7 +29,8 @@ def _schedule(period: str, period_start: date) -> list[Evaluation]:
                                         status__in=[Evaluation.Status.QUEUED, Evaluation.Status.RUNNING,
                                                     Evaluation.Status.DONE]).values("version_id")
     versions = (PolicyVersion.objects.exclude(status=PolicyVersion.Status.DRAFT).exclude(pk__in=already)
-                .filter(effective_from__lte=end).filter(Q(effective_to__isnull=True) | Q(effective_to__gte=period_start))
+                .filter(effective_from__lte=end)
+                .filter(Q(effective_to__isnull=True) | Q(effective_to__gte=period_start))
                 .select_related("policy").order_by("id"))
     requested = []
     for version in versions:

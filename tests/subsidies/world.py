@@ -94,7 +94,8 @@ class CountyWorld:
     def pay(self, broker: Organisation, amounts: dict, *, on: dt.date) -> PayoutBatch:
         """One closed payroll run and one payout batch paid `on`, paying each worker its amount
         ({Worker or worker id: amount})."""
-        run = PayrollRun.objects.create(broker=broker, month=self._run_month(broker, on), status=PayrollRun.Status.PREVIEW)
+        run = PayrollRun.objects.create(broker=broker, month=self._run_month(broker, on),
+                                        status=PayrollRun.Status.PREVIEW)
         ids = {getattr(w, "pk", w): money(a) for w, a in amounts.items()}
         slips = Payslip.objects.bulk_create([Payslip(run=run, worker_id=wid, worker_name="工人", total=amount)
                                              for wid, amount in ids.items()], batch_size=2000)

@@ -72,6 +72,10 @@ def _check_period(period: str, period_start: date) -> date:
     return end
 
 
+def period_kinds(period: str) -> tuple[str, ...]:
+    return YEAR_KINDS if period == Evaluation.Period.YEAR else MONTH_KINDS
+
+
 def in_force_during(version: PolicyVersion, start: date, end: date) -> bool:
     """A version that is (or was) active on some day of the period: activated, from a day not after
     the period's end, and not ended before its start."""
@@ -233,7 +237,7 @@ def compute(version: PolicyVersion, *, period: str, period_start: date,
     Writes nothing: simulation calls it for a draft and for the active version. `progress` is
     called with each kind and its number of proposals once the kind is done."""
     county_id = version.policy.jurisdiction_id
-    kinds = YEAR_KINDS if period == Evaluation.Period.YEAR else MONTH_KINDS
+    kinds = period_kinds(period)
     enabled = {rule.kind: rule for rule in Rule.objects.filter(version=version, enabled=True, kind__in=kinds)}
     ctx = _Context(version.policy_id, county_id, period_start, period_end(period, period_start))
     proposals: list[Proposal] = []
@@ -385,7 +389,8 @@ def _freight(ctx: _Context, kind: str, params: dict) -> list[Proposal]:
         outcome = rules.freight(this, last, params)
         if not outcome.eligible:
             continue
-        evidence = [(E.INVOICE, invoice_id, fee, str(ctx.year)) for invoice_id, fee in ctx.invoices(ctx.year)[broker_id]]
+        evidence = [(E.INVOICE, invoice_id, fee, str(ctx.year))
+                    for invoice_id, fee in ctx.invoices(ctx.year)[broker_id]]
         if typed["base"] == "year_over_year_increase":
             evidence += [(E.INVOICE, invoice_id, fee, str(ctx.year - 1))
                          for invoice_id, fee in ctx.invoices(ctx.year - 1).get(broker_id, ())]
@@ -450,7 +455,8 @@ def _new_professional_village(ctx: _Context, kind: str, params: dict) -> list[Pr
         became = professional[0]
         inputs = {"year": ctx.year, "status_record": became.pk, "effective_from": became.effective_from,
                   "basis": became.basis, "parameters": params}
-        evidence = [(E.VILLAGE_STATUS, s.pk, None, f"{s.effective_from} {'professional' if s.is_professional else 'not'}")
+        evidence = [(E.VILLAGE_STATUS, s.pk, None,
+                     f"{s.effective_from} {'professional' if s.is_professional else 'not professional'}")
                     for s in history]
         proposals.append(Proposal(kind, subject, outcome, inputs, village_id=village_id, evidence=evidence))
     return proposals
@@ -526,7 +532,9 @@ def record(evaluation: Evaluation, proposals: list[Proposal]) -> dict:
     supersede, or leave unchanged. Returns the counts."""
     version = evaluation.version
     policy_id = version.policy_id
-    kinds = YEAR_KINDS if evaluation.period == Evaluation.Period.YEAR else MONTH_KINDS
+    # the kinds this run evaluated: a rule switched off leaves its claims alone
+    kinds = list(Rule.objects.filter(version=version, enabled=True, kind__in=period_kinds(evaluation.period))
+                 .values_list("kind", flat=True))
     wanted = {p.subject: p for p in proposals}
     in_scope = Q(policy_id=policy_id, kind__in=kinds, period_start=evaluation.period_start)
     chains: dict[str, list[Claim]] = defaultdict(list)
@@ -552,7 +560,8 @@ def record(evaluation: Evaluation, proposals: list[Proposal]) -> dict:
             loan_id=p.loan_id, relocation_id=p.relocation_id, is_case=is_case, amount=amount, computed_amount=amount,
             adjusts=adjusts, is_adjustment=is_adjustment,
             needs_second_approval=is_case or (amount is not None and abs(amount) > over), second_approval_over=over,
-            inputs=plain(inputs if inputs is not None else p.inputs), steps=steps if steps is not None else steps_json(p.outcome),
+            inputs=plain(inputs if inputs is not None else p.inputs),
+            steps=steps if steps is not None else steps_json(p.outcome),
             sentence_zh=sentence["zh-CN"][:500], sentence_en=sentence["en"][:500],
             fingerprint=fp or p.fingerprint, rank=p.rank, created_at=now)
         new_claims.append((claim, p.evidence))
