@@ -122,7 +122,8 @@ class CountyWorld:
     def _award(self, broker: Organisation) -> Award:
         if broker.pk not in self._awards:
             if self.firm_user is None:
-                firm = OrganisationFactory(kind=Organisation.Kind.FIRM, name="义乌饰品公司", jurisdiction=self.county)
+                firm = OrganisationFactory(kind=Organisation.Kind.FIRM, name=f"义乌饰品公司{next(_seq)}",
+                                           jurisdiction=self.county)
                 self.firm_user = UserFactory(role=Role.FIRM_MEMBER, organisation=firm)
             owner = UserFactory(role=Role.BROKER_OWNER, organisation=broker)
             self._awards[broker.pk] = awarded(self.firm_user, owner, quantity=1000)
