@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .models import Evaluation, PolicyVersion
-from .services.evaluation import in_force_during, period_end, request_evaluation, run_evaluation
+from .services.evaluation import in_force_during, period_end, period_kinds, request_evaluation, run_evaluation
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,8 @@ def _schedule(period: str, period_start: date) -> list[Evaluation]:
                 .select_related("policy").order_by("id"))
     requested = []
     for version in versions:
-        if not in_force_during(version, period_start, end) or not version.rules.filter(enabled=True).exists():
+        if not in_force_during(version, period_start, end) or \
+                not version.rules.filter(enabled=True, kind__in=period_kinds(period)).exists():
             continue
         requested.append(request_evaluation(actor=None, version=version, period=period, period_start=period_start))
     return requested
