@@ -312,3 +312,16 @@ def test_the_query_count_does_not_grow_with_the_number_of_brokers(django_assert_
         evaluation = request_evaluation(actor=large.staff, version=large.version, period="year", period_start=JAN_1)
         with django_assert_max_num_queries(40):
             run_evaluation(evaluation.pk)
+
+
+def test_a_rejected_adjustment_is_not_proposed_again_for_the_same_inputs(w):
+    broker, team = tier_1(w)
+    evaluate(w)
+    approve(Claim.objects.get(), w)
+    w.pay(broker, {team[0]: "1.01"}, on=dt.date(Y, 12, 31))
+    evaluate(w)
+    adjustment = Claim.objects.get(is_adjustment=True)
+    Claim.objects.filter(pk=adjustment.pk).update(status=Claim.Status.REJECTED, rejected_by=w.staff,
+                                                  rejected_at=timezone.now(), reject_reason="补发工资存疑")
+    assert evaluate(w).counts == {"created": 0, "adjusted": 0, "superseded": 0, "unchanged": 1, "flags": 0}
+    assert Claim.objects.count() == 2

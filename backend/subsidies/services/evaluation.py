@@ -590,7 +590,8 @@ def record(evaluation: Evaluation, proposals: list[Proposal]) -> dict:
                 to_supersede += [base.pk] + [c.pk for c in open_adjustments]
                 continue
             gone = fingerprint({"subject": subject, "eligible": False}, None)
-            if current.fingerprint == gone or (committed == 0 and not open_adjustments):
+            if current.fingerprint == gone or _rejected_since(chain, current, gone) \
+                    or (committed == 0 and not open_adjustments):
                 counts["unchanged"] += 1
                 continue
             to_supersede += [c.pk for c in open_adjustments]
@@ -600,9 +601,10 @@ def record(evaluation: Evaluation, proposals: list[Proposal]) -> dict:
                 counts["adjusted"] += 1
             continue
         fp = p.fingerprint
-        if current is not None and current.fingerprint == fp and (base is not None
-                                                                  or current.status == Claim.Status.REJECTED):
-            counts["unchanged"] += 1  # the same inputs: a rejected claim stays rejected
+        if current is not None and (current.fingerprint == fp and (base is not None
+                                                                   or current.status == Claim.Status.REJECTED)
+                                    or base is not None and _rejected_since(chain, current, fp)):
+            counts["unchanged"] += 1  # the same inputs: a rejected claim (or adjustment) stays rejected
             continue
         if base is None:
             if not chain:
@@ -631,6 +633,11 @@ def record(evaluation: Evaluation, proposals: list[Proposal]) -> dict:
             status=Claim.Status.SUPERSEDED, superseded_at=now)
     _insert(new_claims)
     return counts
+
+
+def _rejected_since(chain: list[Claim], current: Claim, fp: str) -> bool:
+    """An adjustment for these very inputs was made after `current` and rejected: not again."""
+    return any(c.pk > current.pk and c.status == Claim.Status.REJECTED and c.fingerprint == fp for c in chain)
 
 
 def _latest(chain: list[Claim], superseding: list[int]) -> Claim:
