@@ -405,7 +405,7 @@ class PaymentBatch(models.Model):
 
 class AuditEvent(models.Model):
     """Who did what to which record, when, with the state before and after. Append-only: the
-    database refuses UPDATE and DELETE (migration 0002)."""
+    database refuses UPDATE and DELETE (migration 0003_guards)."""
 
     class Action(models.TextChoices):
         EVALUATE = "evaluate", _("Evaluate")

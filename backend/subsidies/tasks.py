@@ -18,24 +18,37 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="subsidies.evaluate", acks_late=True, ignore_result=True)
 def evaluate(evaluation_id: int) -> None:
-    run_evaluation(evaluation_id)
+    """A failure is recorded on the evaluation (status failed, the error, a live event) and logged
+    by `run_evaluation`; it is not raised again here, so that with tasks run in-process (the
+    embedded setup) the staff's request that queued it still gets its 202, and the beat schedule
+    asks for a failed period again on its next run."""
+    try:
+        run_evaluation(evaluation_id)
+    except Exception:  # noqa: BLE001 - recorded and logged above
+        return
 
 
 def _schedule(period: str, period_start: date) -> list[Evaluation]:
-    """Request the period's evaluation of every version in force during it that has none queued,
-    running or done (a failed one is requested again)."""
+    """Request the period's evaluation of each policy by the version in force at the period's end
+    (or, if the policy ended within the period, the last one in force during it): one version per
+    policy, because the claims of a subject are one chain whatever the version. A policy whose
+    version already has the period queued, running or done is left alone (a failed one is
+    requested again)."""
     end = period_end(period, period_start)
     already = Evaluation.objects.filter(period=period, period_start=period_start, simulation=False,
                                         status__in=[Evaluation.Status.QUEUED, Evaluation.Status.RUNNING,
                                                     Evaluation.Status.DONE]).values("version_id")
-    versions = (PolicyVersion.objects.exclude(status=PolicyVersion.Status.DRAFT).exclude(pk__in=already)
+    versions = (PolicyVersion.objects.exclude(status=PolicyVersion.Status.DRAFT)
                 .filter(effective_from__lte=end)
                 .filter(Q(effective_to__isnull=True) | Q(effective_to__gte=period_start))
-                .select_related("policy").order_by("id"))
-    requested = []
+                .select_related("policy").order_by("policy_id", "-effective_from", "-id"))
+    done = set(already.values_list("version_id", flat=True))
+    requested, seen = [], set()
     for version in versions:
-        if not in_force_during(version, period_start, end) or \
-                not version.rules.filter(enabled=True, kind__in=period_kinds(period)).exists():
+        if version.policy_id in seen or not in_force_during(version, period_start, end):
+            continue
+        seen.add(version.policy_id)
+        if version.pk in done or not version.rules.filter(enabled=True, kind__in=period_kinds(period)).exists():
             continue
         requested.append(request_evaluation(actor=None, version=version, period=period, period_start=period_start))
     return requested

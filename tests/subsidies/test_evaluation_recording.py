@@ -256,6 +256,21 @@ def test_a_failing_run_is_marked_failed_with_its_error(w, monkeypatch):
     assert not Claim.objects.exists()
 
 
+def test_a_failing_run_queued_in_process_does_not_fail_the_request_that_queued_it(
+        w, monkeypatch, django_capture_on_commit_callbacks):
+    """With tasks run in-process (the embedded setup, and the tests), the task runs in the
+    request's on-commit hook: its failure is recorded on the evaluation, not raised into the
+    request (which would answer 500 after its work was committed)."""
+    def broken(*args, **kwargs):
+        raise RuntimeError("figures unavailable")
+
+    monkeypatch.setattr(service, "compute", broken)
+    with at(dt.date(Y + 1, 1, 5)), django_capture_on_commit_callbacks(execute=True):
+        evaluation = request_evaluation(actor=w.staff, version=w.version, period="year", period_start=JAN_1)
+    evaluation.refresh_from_db()
+    assert evaluation.status == Evaluation.Status.FAILED and evaluation.error == "RuntimeError: figures unavailable"
+
+
 def test_progress_and_completion_reach_the_countys_auditors(w, monkeypatch, django_capture_on_commit_callbacks):
     events: list[tuple[str, str, dict]] = []
     monkeypatch.setattr(service, "send_now", lambda group, kind, payload: events.append((group, kind, payload)))

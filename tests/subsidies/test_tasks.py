@@ -89,6 +89,24 @@ def test_schedules_take_each_version_in_force_and_leave_drafts_alone(w, sent):
                                             (other.version.pk, "year", dt.date(2026, 1, 1))])
 
 
+def test_a_year_with_two_versions_of_a_policy_is_evaluated_by_the_one_in_force_at_its_end(w, sent):
+    """The claims of a subject are one chain whatever the version: two versions evaluating one year
+    would replace each other's claims, so the schedule takes one version per policy."""
+    PolicyVersion.objects.filter(pk=w.version.pk).update(status=PolicyVersion.Status.RETIRED,
+                                                         effective_to=dt.date(2026, 6, 30))
+    later = PolicyVersion.objects.create(policy=w.policy, number=2, annual_budget=D("1000000"),
+                                         status=PolicyVersion.Status.ACTIVE, effective_from=dt.date(2026, 7, 1))
+    for rule in w.version.rules.all():
+        later.rules.create(kind=rule.kind, parameters=rule.parameters, enabled=rule.enabled)
+    with clock(dt.date(2027, 1, 10)):
+        [made] = schedule_yearly()
+        assert schedule_yearly() == []
+    assert made.version_id == later.pk
+    with clock(dt.date(2026, 7, 2)):  # June is the earlier version's last month
+        [june] = schedule_monthly()
+    assert (june.version_id, june.period_start) == (w.version.pk, dt.date(2026, 6, 1))
+
+
 def test_the_first_of_the_month_just_after_midnight_asks_for_the_month_before(w, sent):
     with clock(dt.date(2026, 1, 1), hour=0):  # 31 December 16:00 UTC
         [made] = schedule_monthly()
