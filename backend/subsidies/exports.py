@@ -3,7 +3,8 @@ which period, how much, its state, who approved it when, and its sentence in bot
 and in the workbook a second sheet with the records behind each claim.
 
 Amounts are written as the Decimals the database holds, never as floats computed here: the XLSX
-cell stores the number's exact text (format `#,##0.00`), the CSV the text `1234.50`. Text that a
+cell is a number shown as `#,##0.00` (openpyxl writes 16 significant digits, and Excel keeps a
+double, which holds every amount of a 14-digit column exactly), the CSV the text `1234.50`. Text that a
 spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage
 return) is neutralised: in the CSV it is prefixed with `'`; in the XLSX it is stored as a string
 cell, never as a formula. Numbers are numbers in both, so a negative adjustment stays `-500.00`."""
