@@ -172,6 +172,13 @@ class ClaimExportFilter(FilterSet):
 
 EXPORT_TYPES = {"xlsx": XLSX.content_type, "csv": "text/csv; charset=utf-8"}
 EXPORT_FILTERS = ("status", "kind", "fund_year", "version", "county")
+EXPORT_PARAMETERS = [
+    OpenApiParameter("status", str, enum=list(Claim.Status.values)),
+    OpenApiParameter("kind", str, enum=list(rules.RULE_KINDS)),
+    OpenApiParameter("fund_year", int),
+    OpenApiParameter("version", int, description="A policy version's id."),
+    OpenApiParameter("county", int, description="A county's id (administrators; auditors see their own only)."),
+]
 
 
 class _ClaimExport(GenericAPIView):
@@ -204,7 +211,7 @@ class _ClaimExport(GenericAPIView):
 class ClaimsXlsxView(_ClaimExport):
     fmt = "xlsx"
 
-    @extend_schema(responses={(200, XLSX.content_type): bytes})
+    @extend_schema(parameters=EXPORT_PARAMETERS, responses={(200, XLSX.content_type): bytes, **errors(400)})
     def get(self, request):
         """The claims (sheet "claims") and the records behind them (sheet "evidence")."""
         return super().get(request)
@@ -213,7 +220,7 @@ class ClaimsXlsxView(_ClaimExport):
 class ClaimsCsvView(_ClaimExport):
     fmt = "csv"
 
-    @extend_schema(responses={(200, "text/csv"): bytes})
+    @extend_schema(parameters=EXPORT_PARAMETERS, responses={(200, "text/csv"): bytes, **errors(400)})
     def get(self, request):
         """The claims sheet as CSV (UTF-8 with a byte-order mark)."""
         return super().get(request)
