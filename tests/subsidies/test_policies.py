@@ -334,3 +334,47 @@ def test_a_village_status_decision_is_audited(personas, clock):
     # saving the record again (an admin fixing a typo) is not a new decision
     row.save()
     assert len(events("designate_village")) == 1
+
+
+# --- concurrent activations, on PostgreSQL (row locks are real there) ---------------------------------
+
+@pytest.mark.parametrize("days", [(dt.date(2026, 7, 1), dt.date(2026, 8, 1)),
+                                  (dt.date(2026, 8, 1), dt.date(2026, 7, 1))])
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_activations_at_once_leave_one_version_active_and_no_day_twice(personas, v1, days):
+    from ..brokers.test_piecework_race import race
+
+    drafts = [policies.draft_version(actor=personas.auditor, from_version_id=v1.pk) for _ in range(2)]
+
+    with time_machine.travel(NOW, tick=True):
+        outcomes = race(2, lambda i: policies.activate(actor=personas.auditor, version_id=drafts[i].pk,
+                                                       effective_from=days[i]).number)
+
+    versions = list(PolicyVersion.objects.filter(policy=v1.policy).order_by("effective_from"))
+    assert [v.status for v in versions].count("active") == 1
+    dated = [v for v in versions if v.status != "draft"]
+    for earlier, later in zip(dated, dated[1:]):
+        assert earlier.status == "retired" and earlier.effective_to == later.effective_from - dt.timedelta(days=1)
+    # the later date always wins in the end; the earlier one is refused if it came second
+    assert dated[-1].effective_from == dt.date(2026, 8, 1) and dated[-1].status == "active"
+    assert sorted(outcomes, key=str) in ([("ok", 2), ("ok", 3)], [("ok", drafts[days.index(dt.date(2026, 8, 1))].number),
+                                                                  ("refused", "invalid")][::1]) or \
+        sorted(outcomes, key=str) == sorted([("ok", drafts[days.index(dt.date(2026, 8, 1))].number),
+                                             ("refused", "invalid")], key=str)
+    assert AuditEvent.objects.filter(action="activate_version").count() == [o[0] for o in outcomes].count("ok")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_draft_activated_twice_at_once_is_activated_once(personas, v1):
+    from ..brokers.test_piecework_race import race
+
+    draft = policies.draft_version(actor=personas.auditor, from_version_id=v1.pk)
+    with time_machine.travel(NOW, tick=True):
+        outcomes = race(2, lambda i: policies.activate(actor=personas.auditor, version_id=draft.pk,
+                                                       effective_from=dt.date(2026, 7, 1)).status)
+    assert sorted(outcomes) == [("ok", "active"), ("refused", "version_not_draft")]
+    assert AuditEvent.objects.filter(action="activate_version").count() == 1
+    v1.refresh_from_db()
+    assert (v1.status, v1.effective_to) == ("retired", dt.date(2026, 6, 30))
