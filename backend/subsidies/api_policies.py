@@ -133,7 +133,8 @@ class VersionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         version = self.get_object()
         data = s.ActivateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.activate(actor=request.user, version_id=version.pk, effective_from=data.validated_data["effective_from"])
+        services.activate(actor=request.user, version_id=version.pk,
+                          effective_from=data.validated_data["effective_from"])
         return self._detail(version.pk)
 
 

@@ -53,8 +53,8 @@ def as_(personas, name) -> APIClient:
     return client(personas.users()[name])
 
 
-def reads(name) -> int | None:
-    """The status a persona gets reading the home county's policy (None: 200)."""
+def reads(name) -> int:
+    """The status a persona gets reading the home county's policy."""
     if name in NOBODY:
         return 403
     if name == "other_auditor":
@@ -63,6 +63,7 @@ def reads(name) -> int | None:
 
 
 def writes(name, ok: int) -> int:
+    """The status a persona gets changing the home county's policy (`ok` when allowed)."""
     if name in ("auditor", "admin"):
         return ok
     return 404 if name == "other_auditor" else 403

@@ -102,7 +102,8 @@ def test_the_workbook_has_the_claims_and_their_evidence(claims, personas):
     assert (approved["beneficiary_type"], approved["beneficiary_id"], approved["beneficiary"]) == (
         "broker", personas.broker_org.pk, "建明服装厂")
     # a spreadsheet has no time zones: local wall time
-    assert (approved["approved_by"], approved["approved_at"]) == (str(personas.auditor), dt.datetime(2026, 3, 2, 9, 30, 15))
+    assert (approved["approved_by"], approved["approved_at"]) == (str(personas.auditor),
+                                                                 dt.datetime(2026, 3, 2, 9, 30, 15))
     assert approved["first_approved_by"] is None
     village = by_id[claims["rejected"].pk]
     assert (village["beneficiary_type"], village["beneficiary"], village["rejected_by"]) == (
@@ -114,8 +115,8 @@ def test_the_workbook_has_the_claims_and_their_evidence(claims, personas):
     assert evidence[0] == ("Claim ID", "Record kind", "Record ID", "Amount (yuan)", "Note")
     a, c = claims["approved"].pk, claims["computed"].pk
     assert [(r[0], r[1], r[2], None if r[3] is None else Decimal(str(r[3])), r[4]) for r in evidence[1:]] == [
-        (a, "payslip", 40, D("261700"), None), (a, "payslip", 41, D("261700"), None), (a, "worker", 7, None, "+ counted"),
-        (c, "loan", 3, D("0.01"), "2026-03")]
+        (a, "payslip", 40, D("261700"), None), (a, "payslip", 41, D("261700"), None),
+        (a, "worker", 7, None, "+ counted"), (c, "loan", 3, D("0.01"), "2026-03")]
 
 
 def test_amounts_are_written_as_exact_numbers_with_two_decimals(claims):
