@@ -36,10 +36,12 @@ from .services import policies as services
 READERS = (Role.AUDITOR, *BROKER_STAFF)
 
 
+# _visible_policies, _visible_versions and _visible_claims stand in for `subsidies.selectors`'
+# visible_policies, visible_versions and visible_claims (written on another branch), with the
+# same rules; once that lands, these three become imports of those.
+
 def _visible_policies(user) -> QuerySet[Policy]:
-    """Policies the user may see. Stands in for `subsidies.selectors.visible_policies` (being
-    written on another branch) with the same rule: administrators all; auditors and brokers
-    their county's; anyone else none."""
+    """Administrators all; auditors and brokers their county's; anyone else none."""
     qs = Policy.objects.select_related("jurisdiction")
     if user.is_admin_role:
         return qs
@@ -65,7 +67,7 @@ def _with_claims(qs: QuerySet[PolicyVersion]) -> QuerySet[PolicyVersion]:
 
 
 class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """The policies the caller may see; the detail lists every version."""
+    """The policies the caller may see; the detail lists the versions (to brokers, not drafts)."""
 
     queryset = Policy.objects.none()
     serializer_class = s.PolicySerializer
@@ -74,9 +76,13 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        qs = _visible_policies(self.request.user)
+        user = self.request.user
+        qs = _visible_policies(user)
         if self.action == "retrieve":
-            qs = qs.prefetch_related(Prefetch("versions", _with_claims(PolicyVersion.objects.order_by("number"))))
+            versions = PolicyVersion.objects.order_by("number")
+            if user.is_broker_staff and not user.is_admin_role:
+                versions = versions.exclude(status=PolicyVersion.Status.DRAFT)
+            qs = qs.prefetch_related(Prefetch("versions", _with_claims(versions)))
         return qs
 
     def get_serializer_class(self):
@@ -84,7 +90,11 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
 
 def _visible_versions(user) -> QuerySet[PolicyVersion]:
-    return PolicyVersion.objects.filter(policy__in=_visible_policies(user)).select_related("policy__jurisdiction")
+    """The visible policies' versions; brokers see those in force or retired, never a draft."""
+    qs = PolicyVersion.objects.filter(policy__in=_visible_policies(user)).select_related("policy__jurisdiction")
+    if user.is_broker_staff and not user.is_admin_role:
+        qs = qs.exclude(status=PolicyVersion.Status.DRAFT)
+    return qs
 
 
 class VersionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):

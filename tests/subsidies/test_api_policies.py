@@ -97,9 +97,12 @@ def test_policy_detail_lists_the_versions(personas, world, name):
         return
     data = response.json()
     assert data["county"]["id"] == personas.home["county"].pk and data["title"] == world["home"].title
-    assert [(v["number"], v["status"], v["has_claims"], v["copied_from"]) for v in data["versions"]] == [
-        (1, "active", True, None), (2, "draft", False, world["v1"].pk)]
+    versions = [(v["number"], v["status"], v["has_claims"], v["copied_from"]) for v in data["versions"]]
     assert data["versions"][0]["effective_from"] == "2009-01-01"
+    if name in BROKERS:  # brokers read the rules they are paid under, not drafts
+        assert versions == [(1, "active", True, None)]
+        return
+    assert versions == [(1, "active", True, None), (2, "draft", False, world["v1"].pk)]
     assert data["versions"][1]["id"] == draft.pk and data["versions"][1]["annual_budget"] == "2000000.00"
 
 
@@ -120,6 +123,16 @@ def test_version_detail_has_every_parameter_with_its_source(personas, world, nam
                       "unit": "CNY", "source": spec.source, "reading": spec.reading, "choices": []}
     comparison = next(p for p in general["parameters"] if p["name"] == "comparison")
     assert (comparison["value"], comparison["choices"]) == ("strictly_greater", ["strictly_greater", "at_least"])
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_a_draft_is_for_staff_only(personas, world, name):
+    draft = policies.draft_version(actor=personas.auditor, from_version_id=world["v1"].pk)
+    response = as_(personas, name).get(f"/api/subsidies/versions/{draft.pk}/")
+    expected = 404 if name in BROKERS else reads(name)
+    assert response.status_code == expected
+    if expected == 200:
+        assert response.json()["status"] == "draft"
 
 
 def test_an_unknown_or_other_countys_version_is_404(personas, world):
