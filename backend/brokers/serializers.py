@@ -16,10 +16,11 @@ from core.money import AMOUNT_DIGITS, AMOUNT_PLACES, RATE_DIGITS, RATE_PLACES, R
 
 from . import limits
 from .models import (
-    Attendance, Availability, BrokerProfile, Bundle, Dispute, HouseholdTag, PieceLog, ProcessingSite,
+    Attendance, Availability, BrokerProfile, Bundle, Dispute, HouseholdTag, Loan, PieceLog, ProcessingSite,
     ProfessionalVillageStatus, Relocation, TrainingRecord, Worker, WorkMode,
 )
 from .services.piecework import MAX_BULK_ROWS
+from .services.workforce import LOAN_MAX_PRINCIPAL
 
 # How far from today the weekly capacity may start, either way.
 CAPACITY_YEARS = 5
@@ -125,6 +126,46 @@ class RelocationSerializer(serializers.ModelSerializer):
         model = Relocation
         fields = ["id", "zone_kind", "zone_name", "moved_on", "evidence"]
         extra_kwargs = {"evidence": {"max_length": limits.EVIDENCE_MAX_LENGTH}}
+
+
+class LoanInput(serializers.Serializer):
+    """A loan to register: JSON, or multipart with the contract file in `contract`."""
+
+    lender = serializers.CharField(max_length=200)
+    principal = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"),
+                                         max_value=LOAN_MAX_PRINCIPAL)
+    start = serializers.DateField()
+    end = serializers.DateField(required=False, allow_null=True, default=None,
+                                help_text="The repayment day (not counted as outstanding); empty while not repaid.")
+    contract_number = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    contract = serializers.FileField(required=False, max_length=200,
+                                     help_text="The signed contract: PDF, JPEG or PNG, checked by its bytes.")
+
+
+class LoanContractSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    content_type = serializers.CharField()
+    url = serializers.CharField()
+
+
+class LoanSerializer(serializers.ModelSerializer):
+    """A registered loan. `contract` is null without a file; its `url` is the caller's download
+    path (`brokers/me/loans/…` for the broker, `brokers/{id}/loans/…` for the county's staff)."""
+
+    registered_by_name = serializers.CharField(source="registered_by.__str__", read_only=True)
+    contract = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Loan
+        fields = ["id", "broker", "lender", "principal", "start", "end", "contract_number", "contract",
+                  "registered_by_name", "registered_at"]
+
+    @extend_schema_field(LoanContractSerializer(allow_null=True))
+    def get_contract(self, loan) -> dict | None:
+        if not loan.contract:
+            return None
+        base = "/api/brokers/me/loans" if self.context.get("mine") else f"/api/brokers/{loan.broker_id}/loans"
+        return {"name": loan.contract_name, "content_type": loan.contract_type, "url": f"{base}/{loan.pk}/contract/"}
 
 
 class BrokerProfileSerializer(serializers.ModelSerializer):

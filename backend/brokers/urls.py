@@ -12,6 +12,8 @@ router.register("piece-logs", views.PieceLogViewSet, basename="piece-log")
 router.register("disputes", views.DisputeViewSet, basename="dispute")
 router.register("attendance", views.AttendanceViewSet, basename="attendance")
 router.register("availability", views.AvailabilityViewSet, basename="availability")
+router.register("brokers/me/loans", views.MyLoanViewSet, basename="my-loan")
+router.register(r"brokers/(?P<broker_id>\d+)/loans", views.BrokerLoanViewSet, basename="broker-loan")
 
 urlpatterns = [
     path("piece-rates/", views.PieceRateView.as_view(), name="piece-rates"),

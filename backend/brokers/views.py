@@ -5,7 +5,7 @@ from datetime import date
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
-from django.http import HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -14,17 +14,18 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Jurisdiction, Role
+from accounts.models import Jurisdiction, Organisation, Role
 from accounts.permissions import BROKER_STAFF, HasRole, county_id_of, visible_workers
 from core.errors import DomainError, NotFound, ValidationFailed
 from core.filters import FilterSet as IdFilterSet
 from core.schema import errors
-from core.uploads import protect_download
+from core.uploads import UNCHECKED_CONTENT_TYPE, protect_download
 from orders.models import Award
 
 from . import selectors, serializers as s, services
 from .models import (
-    Attendance, Availability, BrokerProfile, Bundle, Dispute, Membership, PieceLog, ProfessionalVillageStatus, Worker,
+    Attendance, Availability, BrokerProfile, Bundle, Dispute, Loan, Membership, PieceLog, ProfessionalVillageStatus,
+    Worker,
 )
 from .tickets import tickets_pdf
 
@@ -479,3 +480,88 @@ class AvailabilityViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         data.is_valid(raise_exception=True)
         row = services.availability_declare(actor=request.user, **data.validated_data)
         return Response(s.AvailabilitySerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+# --- loans ---------------------------------------------------------------------------------------
+
+LOAN_DOWNLOAD_TYPES = ("application/pdf", "image/jpeg", "image/png", UNCHECKED_CONTENT_TYPE)
+
+
+def _contract_download(loan: Loan):
+    """The contract as a download (never inline) of the type checked at upload, sandboxed."""
+    if not loan.contract:
+        raise Http404
+    try:
+        content = loan.contract.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    name = loan.contract_name or f"loan-{loan.pk}"
+    return protect_download(FileResponse(content, as_attachment=True, filename=name,
+                                         content_type=loan.contract_type or UNCHECKED_CONTENT_TYPE))
+
+
+class MyLoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The broker's own loans (for the interest subsidy): its team reads them, its owner
+    registers them. Another broker's loan is a 404."""
+
+    queryset = Loan.objects.none()
+    serializer_class = s.LoanSerializer
+    permission_classes = [HasRole.of(*BROKER_STAFF)]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return Loan.objects.filter(broker_id=self.request.user.organisation_id).select_related("registered_by")
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "mine": True}
+
+    @extend_schema(request=s.LoanInput, responses={201: s.LoanSerializer})
+    def create(self, request):
+        data = s.LoanInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        contract = values.pop("contract", None)
+        loan = services.loan_add(actor=request.user, data=values, contract=contract)
+        return Response(s.LoanSerializer(loan, context=self.get_serializer_context()).data,
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={(200, content_type): bytes for content_type in LOAN_DOWNLOAD_TYPES})
+    @action(detail=True, methods=["get"])
+    def contract(self, request, pk=None):
+        return _contract_download(self.get_object())
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[OpenApiParameter("broker_id", int, OpenApiParameter.PATH)]),
+    retrieve=extend_schema(parameters=[OpenApiParameter("broker_id", int, OpenApiParameter.PATH)]),
+    contract=extend_schema(parameters=[OpenApiParameter("broker_id", int, OpenApiParameter.PATH)]),
+)
+class BrokerLoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """A broker's loans, read-only, for the staff of its county (the interest subsidy's
+    evidence); a broker of another county, or no broker, is a 404."""
+
+    queryset = Loan.objects.none()
+    serializer_class = s.LoanSerializer
+    permission_classes = [HasRole.of(Role.AUDITOR)]
+
+    def _broker_id(self) -> int:
+        raw = self.kwargs.get("broker_id", "")
+        brokers = Organisation.objects.filter(pk=_id_or_zero(raw), kind=Organisation.Kind.BROKER)
+        user = self.request.user
+        if not user.is_admin_role:
+            brokers = brokers.filter(jurisdiction__county_id=county_id_of(user))
+        broker_id = brokers.values_list("pk", flat=True).first()
+        if broker_id is None:
+            raise NotFound()
+        return broker_id
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return Loan.objects.filter(broker_id=self._broker_id()).select_related("registered_by")
+
+    @extend_schema(responses={(200, content_type): bytes for content_type in LOAN_DOWNLOAD_TYPES})
+    @action(detail=True, methods=["get"])
+    def contract(self, request, pk=None, broker_id=None):
+        return _contract_download(self.get_object())

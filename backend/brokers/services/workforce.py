@@ -1,10 +1,12 @@
-"""The broker's workforce: profile, sites, training, relocation, workers and memberships, and
-the villages' professional-processing status."""
+"""The broker's workforce: profile, sites, training, relocation, loans, workers and memberships,
+and the villages' professional-processing status."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,11 +14,12 @@ from django.utils.translation import gettext as _
 from accounts.models import Jurisdiction, Role, User
 from core.bounds import check_date_within, days_from_today
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.uploads import JPEG, PDF, PNG, check_upload, download_name, stored_name
 
 from .. import limits
 from ..errors import DuplicateNationalId
 from ..models import (
-    BrokerProfile, Membership, ProcessingSite, ProfessionalVillageStatus, Relocation, TrainingRecord, Worker,
+    BrokerProfile, Loan, Membership, ProcessingSite, ProfessionalVillageStatus, Relocation, TrainingRecord, Worker,
 )
 
 PROFILE_FIELDS = ["category", "minute_rate", "bank_name", "bank_account", "account_holder", "attendance_bonus",
@@ -74,6 +77,59 @@ def relocation_add(*, actor: User, data: dict[str, Any]) -> Relocation:
         raise ValidationFailed(_("A relocation is recorded once it has happened."), field="moved_on")
     _check_record_date(data["moved_on"], "moved_on")
     return Relocation.objects.create(broker_id=broker_of(actor, owner_only=True), **data)
+
+
+# A loan contract is a scan or a photo of the signed contract.
+LOAN_CONTRACT_KINDS = (PDF, JPEG, PNG)
+# A loan starts within twenty years back (as other records) or a year ahead (registered when the
+# contract is signed, before the money arrives), and is repaid within thirty years of today.
+LOAN_START_MAX_DAYS_AHEAD = 366
+LOAN_END_MAX_DAYS_AHEAD = 30 * 366
+LOAN_MAX_PRINCIPAL = Decimal("1000000000.00")
+LOAN_FIELDS = ["lender", "principal", "start", "end", "contract_number"]
+
+
+def _check_principal(value: Any) -> Decimal:
+    if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
+        raise ValidationFailed(_("The principal must be more than 0."), field="principal")
+    if value != value.quantize(Decimal("0.01")):
+        raise ValidationFailed(_("At most 2 decimal places."), field="principal")
+    if value > LOAN_MAX_PRINCIPAL:
+        raise ValidationFailed(_("The principal may be at most %(max)s yuan.") % {"max": f"{LOAN_MAX_PRINCIPAL:,}"},
+                               field="principal")
+    return value
+
+
+@transaction.atomic
+def loan_add(*, actor: User, data: dict[str, Any], contract=None) -> Loan:
+    """Register a loan of the actor's broker (its owner) for the interest subsidy: lender,
+    principal (more than 0, to the fen), start, repayment day (after the start, or none while
+    outstanding), contract number, and the contract as evidence: a PDF, JPEG or PNG checked by
+    its bytes (400 `file_type_not_allowed` / `file_too_large` naming `contract`), stored under a
+    server-chosen name. `registered_at` is now: a loan registered after its start is flagged."""
+    broker_id = broker_of(actor, owner_only=True)
+    if not str(data.get("lender") or "").strip():
+        raise ValidationFailed(_("Name the lender."), field="lender")
+    principal = _check_principal(data.get("principal"))
+    start, end = data["start"], data.get("end")
+    check_date_within(start, field="start", earliest=days_from_today(-limits.RECORD_MAX_DAYS_BACK),
+                      latest=days_from_today(LOAN_START_MAX_DAYS_AHEAD))
+    if end is not None:
+        if end <= start:
+            raise ValidationFailed(_("The repayment day must be after the start."), field="end")
+        check_date_within(end, field="end", latest=days_from_today(LOAN_END_MAX_DAYS_AHEAD))
+    values = {field: data[field] for field in LOAN_FIELDS if field in data}
+    values.update(lender=str(data["lender"]).strip(), principal=principal)
+    loan = Loan(broker_id=broker_id, registered_by=actor, registered_at=timezone.now(), **values)
+    if contract is not None:
+        kind = check_upload(contract, kinds=LOAN_CONTRACT_KINDS, max_bytes=settings.ATTACHMENT_MAX_BYTES,
+                            field="contract")
+        loan.contract_name = download_name(contract.name, kind)
+        loan.contract_type = kind.content_type
+        contract.name = stored_name(kind)
+        loan.contract = contract
+    loan.save()
+    return loan
 
 
 def normalise_national_id(value: str | None) -> str | None:
