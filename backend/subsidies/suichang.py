@@ -50,10 +50,10 @@ def load(apps=None, *, county=None, code: str = CODE, fund_owner=None):
     if county is not None:
         return _create(Policy, PolicyVersion, Rule, county, code, fund_owner)
     parent = None
-    for code, name, name_en, level in PARENTS:
-        node = Jurisdiction.objects.filter(code=code).first()
+    for node_code, name, name_en, level in PARENTS:
+        node = Jurisdiction.objects.filter(code=node_code).first()
         if node is None:
-            node = Jurisdiction.objects.create(code=code, name=name, name_en=name_en, level=level, parent=parent)
+            node = Jurisdiction.objects.create(code=node_code, name=name, name_en=name_en, level=level, parent=parent)
         parent = node
     county = Jurisdiction.objects.filter(code=COUNTY[0]).first()
     if county is None:

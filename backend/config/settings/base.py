@@ -379,6 +379,14 @@ SPECTACULAR_SETTINGS = {
         "PayoutItemStatusEnum": "payments.models.PayoutItem.Status",
         "PayslipLineKindEnum": "payments.models.PayslipLine.Kind",
         "AccountPurposeEnum": "payments.models.Account.Purpose",
+        "PolicyVersionStatusEnum": "subsidies.models.PolicyVersion.Status",
+        "ClaimStatusEnum": "subsidies.models.Claim.Status",
+        "EvaluationStatusEnum": "subsidies.models.Evaluation.Status",
+        "EvaluationPeriodEnum": "subsidies.models.Evaluation.Period",
+        "SubsidyPaymentBatchStatusEnum": "subsidies.models.PaymentBatch.Status",
+        "ClaimEvidenceKindEnum": "subsidies.models.ClaimEvidence.Kind",
+        "RiskFlagCodeEnum": "subsidies.models.RiskFlag.Code",
+        "AuditActionEnum": "subsidies.models.AuditEvent.Action",
     },
 }
 
