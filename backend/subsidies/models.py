@@ -94,6 +94,7 @@ class PolicyVersion(models.Model):
         verbose_name_plural = _("policy versions")
         constraints = [
             models.UniqueConstraint(fields=["policy", "number"], name="policy_version_number_unique"),
+            models.UniqueConstraint(fields=["policy"], condition=Q(status="active"), name="policy_one_active_version"),
             models.CheckConstraint(condition=Q(annual_budget__gte=0), name="policy_version_budget_not_negative"),
             models.CheckConstraint(condition=Q(second_approval_over__gte=0),
                                    name="policy_version_second_approval_not_negative"),
