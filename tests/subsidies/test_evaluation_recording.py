@@ -214,6 +214,9 @@ def test_a_period_starts_on_its_first_day(w, period, start):
 
 def test_only_a_version_in_force_is_evaluated_and_a_draft_is_simulated(w):
     draft = PolicyVersion.objects.create(policy=w.policy, number=2, annual_budget=D("1000.00"))
+    # one active version per policy: the year's version ended with the year, the next one starts after it
+    PolicyVersion.objects.filter(pk=w.version.pk).update(status=PolicyVersion.Status.RETIRED,
+                                                         effective_to=dt.date(Y, 12, 31))
     early = PolicyVersion.objects.create(policy=w.policy, number=3, status=PolicyVersion.Status.ACTIVE,
                                          effective_from=dt.date(Y + 1, 1, 1), annual_budget=D("1000.00"))
     with at(dt.date(Y + 1, 2, 1)):
