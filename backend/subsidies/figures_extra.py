@@ -1,19 +1,18 @@
 """Grouped reads over payouts and brokers that the risk flags need beyond `payments.figures`:
-what each worker was paid by each broker in a year (with the same person's pay at other
-brokers), wages issued per broker and month, the payout batches of a month, and open disputes.
+what each worker was paid by each broker in a year and in its December (with the same person's
+pay at other brokers), the payout batches of a month, and open disputes.
 Each is one query whatever the number of brokers; subsidies reads payments and brokers, never
 the other way round."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db.models import Q, Sum
-from django.db.models.functions import ExtractMonth, Upper
 
-from brokers.models import Dispute
+from brokers.models import Dispute, Worker
 from core.money import AMOUNT_QUANTUM
 from payments.models import PayoutItem
 
@@ -27,47 +26,35 @@ def _paid_in(year: int):
                                      paid_on__lt=date(year + 1, 1, 1))
 
 
-@dataclass(frozen=True)
-class WorkerPay:
-    """What one broker paid one worker in the year. `person` is who the worker is across Worker
-    rows: the national ID in upper case (an 'x' check digit typed in lower case is the same
-    person), or `worker:<id>` for a worker without one."""
+class WorkerPay(NamedTuple):
+    """What one broker paid one worker in the year, and of it in December (by payout date).
+    `person` is who the worker is across Worker rows: the national ID in upper case (an 'x'
+    check digit typed in lower case is the same person), or `worker:<id>` for one without."""
 
     broker_id: int
     worker_id: int
     person: str
     paid: Decimal
+    december: Decimal
 
 
-def pay_by_worker(*, year: int, broker_ids) -> list[WorkerPay]:
-    """Every (broker, worker) pay of the year for the workers the given brokers paid, including
-    what *other* brokers paid the same people (the same Worker, or a Worker row with the same
-    national ID up to case). One grouped query."""
-    broker_ids = list(broker_ids)
-    if not broker_ids:
-        return []
-    theirs = _paid_in(year).filter(batch__run__broker_id__in=broker_ids)
-    workers = theirs.values("worker_id")
-    people = (theirs.filter(worker__national_id__isnull=False).annotate(person=Upper("worker__national_id"))
-              .values("person"))
-    rows = (_paid_in(year).annotate(person=Upper("worker__national_id"))
-            .filter(Q(worker_id__in=workers) | Q(person__in=people))
-            .values("batch__run__broker_id", "worker_id", "person").annotate(t=Sum("amount"))
-            .values_list("batch__run__broker_id", "worker_id", "person", "t"))
-    return [WorkerPay(broker, worker, person or f"worker:{worker}", _fen(total))
-            for broker, worker, person, total in rows]
-
-
-def wages_by_month(*, year: int, broker_ids) -> dict[int, dict[int, Decimal]]:
-    """{broker_id: {month (1-12): wages paid out in that month}} by payout date; months without
-    payouts are absent."""
-    rows = (_paid_in(year).filter(batch__run__broker_id__in=list(broker_ids)).annotate(m=ExtractMonth("paid_on"))
-            .values("batch__run__broker_id", "m").annotate(t=Sum("amount"))
-            .values_list("batch__run__broker_id", "m", "t"))
-    months: dict[int, dict[int, Decimal]] = defaultdict(dict)
-    for broker, month, total in rows:
-        months[broker][int(month)] = _fen(total)
-    return dict(months)
+def pay_by_worker(*, year: int, county_id: int) -> list[WorkerPay]:
+    """Every (broker, worker) pay of the year where the broker is in the county or the worker
+    lives in it: the county's brokers' workers, and what any other broker paid the county's
+    people. One grouped query on integer keys, one pass over the year's payouts (no sub-plan per
+    payout item); a broker's wages issued and December's are the sums of its rows. The national
+    IDs come from the county's workers (one query), and those of workers living elsewhere by id."""
+    rows = list(_paid_in(year).filter(Q(batch__run__broker__jurisdiction__county_id=county_id)
+                                      | Q(worker__village__county_id=county_id))
+                .values("batch__run__broker_id", "worker_id")
+                .annotate(t=Sum("amount"), d=Sum("amount", filter=Q(paid_on__gte=date(year, 12, 1))))
+                .values_list("batch__run__broker_id", "worker_id", "t", "d"))
+    ids = dict(Worker.objects.filter(village__county_id=county_id).values_list("pk", "national_id"))
+    elsewhere = sorted({worker for _broker, worker, _t, _d in rows if worker not in ids})
+    for start in range(0, len(elsewhere), 5000):
+        ids.update(Worker.objects.filter(pk__in=elsewhere[start:start + 5000]).values_list("pk", "national_id"))
+    return [WorkerPay(broker, worker, ids[worker].upper() if ids.get(worker) else f"worker:{worker}", _fen(total),
+                      _fen(december)) for broker, worker, total, december in rows]
 
 
 def batches_paid_in_month(*, year: int, month: int, broker_ids) -> dict[int, list[int]]:

@@ -184,11 +184,24 @@ def test_a_worker_counted_by_two_brokers_in_one_year_flags_both_claims(personas,
     flag_claims(evaluation)
     ours = flags_of(evaluation.claims.get(broker=broker))[Code.NATIONAL_ID_TWO_BROKERS]
     assert ours.records == [{"kind": "worker", "id": shared.pk}, {"kind": "broker", "id": rival.pk}]
-    assert ours.params["pairs"] == [{"worker": shared.pk, "brokers": [rival.pk]}]
+    assert ours.params["brokers_of"] == {str(shared.pk): [rival.pk]}
     assert ours.params["brokers"] == [{"id": rival.pk, "name": "对手加工点"}]
     assert en(ours) == f"1 worker counted here was also counted by another broker in {YEAR}: 对手加工点."
     theirs_flag = flags_of(theirs_claim)[Code.NATIONAL_ID_TWO_BROKERS]
     assert theirs_flag.records == [{"kind": "worker", "id": shared.pk}, {"kind": "broker", "id": broker.pk}]
+
+
+def test_a_broker_of_another_county_counting_a_worker_of_this_one_is_seen(personas, version):
+    broker = personas.broker_org
+    elsewhere = OrganisationFactory(name="龙泉加工点", jurisdiction=personas.away["township"])
+    (worker,) = hire(personas, 1)  # lives in the home county
+    pay(broker, {worker: D("2500.00")}, paid_on=dt.date(YEAR, 2, 1))
+    pay(elsewhere, {worker: D("2000.00")}, paid_on=dt.date(YEAR, 8, 1))
+    claim = make_claim(version, broker=broker, year=YEAR)
+    flag_claims(claim.evaluation)
+    flag = flags_of(claim)[Code.NATIONAL_ID_TWO_BROKERS]
+    assert flag.records == [{"kind": "worker", "id": worker.pk}, {"kind": "broker", "id": elsewhere.pk}]
+    assert en(flag) == f"1 worker counted here was also counted by another broker in {YEAR}: 龙泉加工点."
 
 
 def test_the_same_national_id_in_another_case_is_the_same_person(personas, version):

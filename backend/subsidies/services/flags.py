@@ -2,8 +2,9 @@
 OWNED BY the flags helper.
 
 `flag_claims` runs at the end of an evaluation over the claims it created, set-based: a handful of
-grouped queries for the whole county (payouts per broker and worker, wages per month, December's
-batches, open disputes, the loans), the rest in Python over those rows, one `bulk_create`. It
+queries for the whole county (the year's pay per broker and worker with its December part, the
+workers' national IDs, December's batches, open disputes; the loans come with the claims), the
+rest in Python over those rows, one `bulk_create`. It
 recomputes what it needs from the payments and brokers data and the rule's own parameters (not
 from `Claim.inputs`), so a flag is a second look at the figures, not a repetition of them.
 
@@ -83,21 +84,22 @@ def _tiers_met(outcome: rules.Outcome) -> list[int]:
 
 def _reward_flags(claims: list[Claim]) -> list[RiskFlag]:
     flags: list[RiskFlag] = []
-    by_year: dict[int, list[Claim]] = defaultdict(list)
+    by_year: dict[tuple[int, int], list[Claim]] = defaultdict(list)  # (year, county): one, in practice
     for claim in claims:
-        by_year[claim.period_start.year].append(claim)
+        by_year[(claim.period_start.year, claim.county_id)].append(claim)
     params_of: dict[int, dict] = {}
     for claim in claims:
         if claim.rule_id not in params_of:
             params_of[claim.rule_id] = rules.validate_parameters(claim.kind, claim.rule.values())
-    for year, year_claims in sorted(by_year.items()):
+    for (year, county_id), year_claims in sorted(by_year.items()):
         claim_brokers = {c.broker_id for c in year_claims}
         broker_ids = sorted(claim_brokers)
-        pays = figures_extra.pay_by_worker(year=year, broker_ids=broker_ids)
-        months = figures_extra.wages_by_month(year=year, broker_ids=broker_ids)
+        pays = figures_extra.pay_by_worker(year=year, county_id=county_id)
         fee_basis = any(params_of[c.rule_id]["wages_basis"] == "processing_fee_income" for c in year_claims)
         fees = figures.processing_fee_income(year=year, broker_ids=broker_ids) if fee_basis else {}
         own: dict[int, dict[int, Decimal]] = defaultdict(dict)  # broker -> worker -> paid
+        issued: dict[int, Decimal] = defaultdict(Decimal)  # broker -> wages issued in the year
+        in_december: dict[int, Decimal] = defaultdict(Decimal)
         person_of: dict[int, str] = {}
         paid_by_person: dict[str, list[tuple[int, int, Decimal]]] = defaultdict(list)  # (broker, worker, paid)
         for pay in pays:
@@ -105,23 +107,25 @@ def _reward_flags(claims: list[Claim]) -> list[RiskFlag]:
             paid_by_person[pay.person].append((pay.broker_id, pay.worker_id, pay.paid))
             if pay.broker_id in claim_brokers:
                 own[pay.broker_id][pay.worker_id] = pay.paid
+                issued[pay.broker_id] += pay.paid
+                in_december[pay.broker_id] += pay.december
         spiking: dict[int, dict] = {}
         per_claim = []
         for claim in year_claims:
             p = params_of[claim.rule_id]
-            monthly = months.get(claim.broker_id, {})
-            issued = sum(monthly.values(), Decimal("0.00"))
             basis = p["wages_basis"]
-            wages = fees.get(claim.broker_id, Decimal("0.00")) if basis == "processing_fee_income" else issued
+            wages_issued = round_amount(issued[claim.broker_id])
+            wages = fees.get(claim.broker_id, Decimal("0.00")) if basis == "processing_fee_income" else wages_issued
             minimum = p["worker_minimum_paid"]
             counted = {w: paid for w, paid in own.get(claim.broker_id, {}).items() if paid >= minimum}
             outcome = rules.broker_reward(claim.kind, rules.BrokerYear(wages, len(counted)), p)
             per_claim.append((claim, p, wages, basis, counted, outcome))
-            spike = _spike(monthly)
+            december = round_amount(in_december[claim.broker_id])
+            spike = _spike(december, wages_issued - december)
             if spike is not None:
                 spiking[claim.broker_id] = spike
-        december = (figures_extra.batches_paid_in_month(year=year, month=12, broker_ids=sorted(spiking))
-                    if spiking else {})
+        december_batches = (figures_extra.batches_paid_in_month(year=year, month=12, broker_ids=sorted(spiking))
+                            if spiking else {})
         others = _other_brokers(per_claim, paid_by_person, person_of)
         names = dict(Organisation.objects.filter(pk__in={b for per in others.values() for bs in per.values()
                                                          for b in bs}).values_list("pk", "name"))
@@ -137,7 +141,7 @@ def _reward_flags(claims: list[Claim]) -> list[RiskFlag]:
             if flag:
                 flags.append(flag)
             if claim.broker_id in spiking:
-                records = [{"kind": "payout_batch", "id": b} for b in december.get(claim.broker_id, [])]
+                records = [{"kind": "payout_batch", "id": b} for b in december_batches.get(claim.broker_id, [])]
                 flags.append(RiskFlag(claim=claim, code=Code.YEAR_END_SPIKE,
                                       params={"year": year, **spiking[claim.broker_id]}, records=records))
     return flags
@@ -190,7 +194,10 @@ def _two_brokers(claim, counted, found, person_of, names, year) -> RiskFlag | No
     """The same person (the same Worker, or Worker rows whose national IDs differ only in case)
     counted by this claim's broker and by another broker in the same year; each broker's claim
     is flagged with the workers and the other brokers. Two Worker rows of one person counted at
-    the same broker are flagged too (`duplicates`)."""
+    the same broker are flagged too (`duplicates`). The other brokers looked at: every broker of
+    the county, and any broker elsewhere that paid a worker living in the county
+    (`figures_extra.pay_by_worker`); a worker from outside the county paid by a broker outside
+    it is not this county's to check."""
     if not found:
         return None
     brokers = sorted({b for also in found.values() for b in also if b != claim.broker_id})
@@ -200,7 +207,7 @@ def _two_brokers(claim, counted, found, person_of, names, year) -> RiskFlag | No
         "year": year, "workers": len([w for w, also in found.items() if also - {claim.broker_id}]),
         "counted": len(counted), "duplicates": len(duplicates),
         "brokers": [{"id": b, "name": names.get(b, "")} for b in brokers],
-        "pairs": [{"worker": w, "brokers": sorted(also)} for w, also in sorted(found.items())],
+        "brokers_of": {str(w): sorted(also) for w, also in sorted(found.items())},  # worker id -> brokers
     }, records=records)
 
 
@@ -227,13 +234,11 @@ def _just_over_tier(claim, p, wages, basis, workers, outcome) -> RiskFlag | None
     }, records=[{"kind": "broker", "id": claim.broker_id}])
 
 
-def _spike(monthly: dict[int, Decimal]) -> dict | None:
+def _spike(december: Decimal, before: Decimal) -> dict | None:
     """December's wages issued above YEAR_END_SPIKE_FACTOR × the monthly average of January to
-    November, the average over all eleven months (a month without payouts counts as nothing, so
-    a broker who began paying in the autumn is flagged too: worth a look, not a refusal).
-    Compared without dividing: December × 11 > factor × (January–November)."""
-    december = monthly.get(12, Decimal("0.00"))
-    before = sum((v for m, v in monthly.items() if m < 12), Decimal("0.00"))
+    November (`before` is their total), the average over all eleven months (a month without
+    payouts counts as nothing, so a broker who began paying in the autumn is flagged too: worth a
+    look, not a refusal). Compared without dividing: December × 11 > factor × (January–November)."""
     if december <= 0 or december * 11 <= YEAR_END_SPIKE_FACTOR * before:
         return None
     average = round_amount(before / 11)
