@@ -89,7 +89,7 @@ def test_a_late_payslip_replaces_a_computed_claim(w):
     assert (new.key, new.subject, new.adjusts_id, new.is_adjustment) == (f"{old.subject}:2", old.subject, old.pk,
                                                                          False)
     assert (new.amount, new.status, new.inputs["wages_issued"]) == (D("5000.00"), Claim.Status.COMPUTED, "500000.01")
-    assert rerun.counts == {"created": 0, "adjusted": 1, "superseded": 1, "unchanged": 0, "flags": 0}
+    assert rerun.counts == {"created": 0, "adjusted": 1, "superseded": 1, "unchanged": 0, "flags": 1}
     assert new.evidence.filter(kind=ClaimEvidence.Kind.PAYOUT_BATCH).count() == 2
 
 

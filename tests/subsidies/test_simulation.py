@@ -173,7 +173,7 @@ def test_the_version_compared_with_is_the_one_in_force_that_year(active, county,
     PolicyVersion.objects.filter(pk=active.pk).update(status=PolicyVersion.Status.RETIRED,
                                                       effective_to=dt.date(YEAR, 6, 30))
     v3 = draft_of(active, number=3)
-    PolicyVersion.objects.filter(pk=v3.pk).update(status=PolicyVersion.Status.ACTIVE,
+    PolicyVersion.objects.filter(pk=v3.pk).update(status=PolicyVersion.Status.RETIRED,  # one active per policy
                                                   effective_from=dt.date(YEAR, 7, 1), effective_to=dt.date(2026, 12, 31))
     v4 = draft_of(active, number=4)
     PolicyVersion.objects.filter(pk=v4.pk).update(status=PolicyVersion.Status.ACTIVE, effective_from=dt.date(2027, 1, 1))
@@ -230,3 +230,26 @@ def test_equal_amounts_and_cases_list_no_beneficiary(active, county, monkeypatch
     report = simulate(simulation_of(draft))
     assert report["brokers"] == [] and report["villages"] == []
     assert report["total"]["difference"] == "0.00" and (report["cases"], report["active_cases"]) == (1, 1)
+
+
+def test_with_the_real_compute_a_draft_with_lower_lines_rewards_a_small_broker(personas, active):
+    """The real compute, no fake: 5,000.00 paid to three workers in 2025 gets nothing from the 2009
+    tiers; a draft with tier 1 at wages > 1,000 and workers > 1 gives 2,000. No claim is written."""
+    from .test_flags import hire, pay, set_params
+
+    broker = personas.broker_org
+    w1, w2, w3 = hire(personas, 3)
+    pay(broker, {w1: D("2000.00"), w2: D("2000.00"), w3: D("1000.00")}, paid_on=dt.date(YEAR, 6, 30))
+    draft = draft_of(active)
+    set_params(draft, GENERAL, tier_1_wages_over="1000", tier_1_workers_over=1)
+    claims = Claim.objects.count()
+    report = simulate(simulation_of(draft))
+    assert Claim.objects.count() == claims
+    assert report["compared_with_version_id"] == active.pk
+    assert report["totals"][GENERAL] == {"draft": "2000.00", "active": "0.00", "difference": "2000.00",
+                                         "claims": 1, "active_claims": 0, "cases": 0, "active_cases": 0}
+    assert report["total"]["difference"] == "2000.00"
+    assert report["brokers"] == [{"broker_id": broker.pk, "name": "建明服装厂", "draft": "2000.00", "active": "0.00",
+                                  "difference": "2000.00", "draft_cases": 0, "active_cases": 0}]
+    assert report["villages"] == []
+    assert report["budget"]["remaining_after_draft"] == "18000.00"
