@@ -128,6 +128,13 @@ _R_VILLAGE_CRITERIA = ("the seed gives no criteria: a village is professional fr
                        "criteria, or designated by staff with evidence); the award is paid once per village")
 _R_INDEX = "the seed gives no index: wages issued to the village's workers in the year"
 _R_TIE = "equal index: more workers paid first, then the lower village id"
+_S_AUDIT = "not in the document: an audit setting of the risk flags (they inform the reviewer, never block a claim)"
+_R_FLAG_MINIMUM = "a worker counted but paid less than the counting threshold × (1 + this %) in the year is flagged"
+_R_FLAG_SHARE = ("… when removing those workers lowers the reward, or when they are more than this % of the workers "
+                 "counted")
+_R_FLAG_TIER_WAGES = "wages issued within this % above the awarded tier's wage line (or the case line) are flagged"
+_R_FLAG_TIER_WORKERS = "workers counted at most this many above the awarded tier's worker line are flagged"
+_R_FLAG_SPIKE = "December's wages issued above this many times the January–November monthly average are flagged"
 
 
 def _money(name, default, source, reading="", **kw) -> ParameterSpec:
@@ -154,6 +161,12 @@ def _reward_specs(tiers, case_over, tier_sources, case_source) -> list[Parameter
         _choice("wages_basis", ("wages_paid_in_calendar_year", "processing_fee_income"), tier_sources[0], _R_ISSUED),
         _choice("tier_rule", ("highest_only", "cumulative"), tier_sources[0], _R_TIERS),
         _choice("comparison", (STRICTLY_GREATER, AT_LEAST), tier_sources[0], _R_STRICT),
+        ParameterSpec("flag_minimum_margin", RATIO, "%", Decimal("5"), _S_AUDIT, _R_FLAG_MINIMUM, maximum=Decimal(100)),
+        ParameterSpec("flag_minimum_share", RATIO, "%", Decimal("10"), _S_AUDIT, _R_FLAG_SHARE, maximum=Decimal(100)),
+        ParameterSpec("flag_tier_wages_margin", RATIO, "%", Decimal("2"), _S_AUDIT, _R_FLAG_TIER_WAGES,
+                      maximum=Decimal(100)),
+        _count("flag_tier_workers_margin", 5, _S_AUDIT, _R_FLAG_TIER_WORKERS),
+        ParameterSpec("flag_spike_factor", RATIO, "×", Decimal("2"), _S_AUDIT, _R_FLAG_SPIKE),
     ]
 
 

@@ -29,16 +29,15 @@ from payments import figures
 from .. import figures_extra, rules
 from ..models import Claim, Evaluation, RiskFlag
 
-# A worker counted for a tier but paid less than the counting threshold × (1 + this) in the year.
-WORKER_MINIMUM_MARGIN = Decimal("0.05")
-# ... flagged when removing them lowers the reward, or when they are more than this share of the count.
-WORKERS_JUST_OVER_SHARE = Decimal("0.10")
-# Wages issued within this share above the awarded tier's wage line (or the case line) ...
-TIER_WAGES_MARGIN = Decimal("0.02")
-# ... or workers counted at most this many above the awarded tier's worker line.
-TIER_WORKERS_MARGIN = 5
-# December's wages issued more than this many times the January–November monthly average.
-YEAR_END_SPIKE_FACTOR = Decimal("2")
+# The margins are the reward rule's audit parameters (rules.SPECS: flag_minimum_margin,
+# flag_minimum_share, flag_tier_wages_margin, flag_tier_workers_margin, flag_spike_factor), so a
+# county tunes them per version like any other parameter; percentages there, fractions here.
+HUNDRED = Decimal(100)
+
+
+def _share(p: dict, name: str) -> Decimal:
+    return p[name] / HUNDRED
+
 
 REWARD_KINDS = (rules.BROKER_REWARD_GENERAL, rules.BROKER_REWARD_MACHINERY)
 Code = RiskFlag.Code
@@ -121,7 +120,7 @@ def _reward_flags(claims: list[Claim]) -> list[RiskFlag]:
             outcome = rules.broker_reward(claim.kind, rules.BrokerYear(wages, len(counted)), p)
             per_claim.append((claim, p, wages, basis, counted, outcome))
             december = round_amount(in_december[claim.broker_id])
-            spike = _spike(december, wages_issued - december)
+            spike = _spike(december, wages_issued - december, p["flag_spike_factor"])
             if spike is not None:
                 spiking[claim.broker_id] = spike
         december_batches = (figures_extra.batches_paid_in_month(year=year, month=12, broker_ids=sorted(spiking))
@@ -149,25 +148,25 @@ def _reward_flags(claims: list[Claim]) -> list[RiskFlag]:
 
 def _just_over_minimum(claim, p, wages, counted, outcome, year) -> RiskFlag | None:
     """Workers counted who were paid at least the counting threshold but less than it × (1 +
-    WORKER_MINIMUM_MARGIN). Flagged when there is at least one and either without them the
-    reward would be lower (they decide the tier), or they are more than WORKERS_JUST_OVER_SHARE
+    flag_minimum_margin %). Flagged when there is at least one and either without them the
+    reward would be lower (they decide the tier), or they are more than flag_minimum_share %
     of the workers counted (a pattern worth a look even when the tier does not hang on them).
     A case claim is not flagged: its amount does not depend on the worker count."""
     minimum = p["worker_minimum_paid"]
-    upper = minimum * (1 + WORKER_MINIMUM_MARGIN)
+    upper = minimum * (1 + _share(p, "flag_minimum_margin"))
     just = sorted(w for w, paid in counted.items() if paid < upper)
     if not just:
         return None
     without = rules.broker_reward(claim.kind, rules.BrokerYear(wages, len(counted) - len(just)), p)
     amount = outcome.amount or Decimal("0.00")
     lowers = (without.amount or Decimal("0.00")) < amount
-    many = Decimal(len(just)) > WORKERS_JUST_OVER_SHARE * len(counted)
+    many = Decimal(len(just)) > _share(p, "flag_minimum_share") * len(counted)
     if not (lowers or many):
         return None
     return RiskFlag(claim=claim, code=Code.WORKERS_JUST_OVER_MINIMUM, params={
         "year": year, "just_over": len(just), "counted": len(counted), "minimum": _money(minimum),
-        "upper": _money(upper), "margin_percent": _percent(WORKER_MINIMUM_MARGIN),
-        "share_percent": _percent(WORKERS_JUST_OVER_SHARE), "lowers_reward": lowers,
+        "upper": _money(upper), "margin_percent": _percent(_share(p, "flag_minimum_margin")),
+        "share_percent": _percent(_share(p, "flag_minimum_share")), "lowers_reward": lowers,
         "amount": _money(amount), "amount_without": _money(without.amount or 0),
     }, records=[{"kind": "worker", "id": w} for w in just])
 
@@ -212,8 +211,8 @@ def _two_brokers(claim, counted, found, person_of, names, year) -> RiskFlag | No
 
 
 def _just_over_tier(claim, p, wages, basis, workers, outcome) -> RiskFlag | None:
-    """Wages issued within TIER_WAGES_MARGIN above the wage line of the tier awarded (for a
-    case, the case line), or workers counted at most TIER_WORKERS_MARGIN above its worker line."""
+    """Wages issued within flag_tier_wages_margin % above the wage line of the tier awarded (for a
+    case, the case line), or workers counted at most flag_tier_workers_margin above its worker line."""
     if outcome.case:
         tier, wage_line, worker_line = "case", p["case_wages_over"], None
     else:
@@ -222,29 +221,29 @@ def _just_over_tier(claim, p, wages, basis, workers, outcome) -> RiskFlag | None
             return None
         tier = met[-1]
         wage_line, worker_line = p[f"tier_{tier}_wages_over"], p[f"tier_{tier}_workers_over"]
-    near_wages = wages - wage_line <= wage_line * TIER_WAGES_MARGIN
-    near_workers = worker_line is not None and workers - worker_line <= TIER_WORKERS_MARGIN
+    near_wages = wages - wage_line <= wage_line * _share(p, "flag_tier_wages_margin")
+    near_workers = worker_line is not None and workers - worker_line <= p["flag_tier_workers_margin"]
     if not (near_wages or near_workers):
         return None
     return RiskFlag(claim=claim, code=Code.JUST_OVER_TIER, params={
         "tier": tier, "basis": basis, "wages": _money(wages), "wages_line": _money(wage_line),
-        "wages_margin_percent": _percent(TIER_WAGES_MARGIN), "near_wages": near_wages,
-        "workers": workers, "workers_line": worker_line, "workers_margin": TIER_WORKERS_MARGIN,
+        "wages_margin_percent": _percent(_share(p, "flag_tier_wages_margin")), "near_wages": near_wages,
+        "workers": workers, "workers_line": worker_line, "workers_margin": p["flag_tier_workers_margin"],
         "near_workers": near_workers,
     }, records=[{"kind": "broker", "id": claim.broker_id}])
 
 
-def _spike(december: Decimal, before: Decimal) -> dict | None:
-    """December's wages issued above YEAR_END_SPIKE_FACTOR × the monthly average of January to
+def _spike(december: Decimal, before: Decimal, factor: Decimal) -> dict | None:
+    """December's wages issued above flag_spike_factor × the monthly average of January to
     November (`before` is their total), the average over all eleven months (a month without
     payouts counts as nothing, so a broker who began paying in the autumn is flagged too: worth a
     look, not a refusal). Compared without dividing: December × 11 > factor × (January–November)."""
-    if december <= 0 or december * 11 <= YEAR_END_SPIKE_FACTOR * before:
+    if december <= 0 or december * 11 <= factor * before:
         return None
     average = round_amount(before / 11)
     ratio = str((december * 11 / before).quantize(Decimal("0.1"))) if before > 0 else None
     return {"december": _money(december), "average": _money(average), "ratio": ratio,
-            "factor": f"{YEAR_END_SPIKE_FACTOR.normalize():f}"}
+            "factor": f"{factor.normalize():f}"}
 
 
 # --- every broker claim: open disputes; loan claims: registered late ---------------------------
