@@ -267,10 +267,13 @@ def _invoices(ids):
 def _loans(ids):
     from brokers.models import Loan
 
-    return {loan.pk: (loan.lender, None,
+    def contract(loan):
+        return f"/api/brokers/{loan.broker_id}/loans/{loan.pk}/contract/" if loan.contract else None
+
+    return {loan.pk: (loan.lender, f"/api/brokers/{loan.broker_id}/loans/{loan.pk}/",
                       {"broker": loan.broker_id, "principal": str(loan.principal), "start": _text(loan.start),
                        "end": _text(loan.end), "contract_number": loan.contract_number,
-                       "registered_at": _text(loan.registered_at)})
+                       "contract_path": contract(loan), "registered_at": _text(loan.registered_at)})
             for loan in Loan.objects.filter(pk__in=ids)}
 
 

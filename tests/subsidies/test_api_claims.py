@@ -268,8 +268,10 @@ def test_evidence_workers_loans_relocations_and_village_status(auditor, world):
         ("陈美华", f"/api/workers/{world.colleague.pk}/", "59000.00")]
     assert "*" in workers[0]["details"]["national_id_masked"]
     [loan] = _evidence(auditor, world, "loan")
-    assert (loan["name"], loan["path"]) == ("遂昌农商银行", None)
+    # the staff's read of a broker's loans (brokers' loans API, issue 11)
+    assert (loan["name"], loan["path"]) == ("遂昌农商银行", f"/api/brokers/{world.p.broker_org.pk}/loans/{world.loan.pk}/")
     assert loan["details"]["principal"] == "80000.00" and loan["details"]["start"] == "2025-01-15"
+    assert loan["details"]["contract_path"] is None  # no contract uploaded
     [relocation] = _evidence(auditor, world, "relocation")
     assert relocation["details"]["zone_kind"] == "county_park" and relocation["details"]["moved_on"] == "2025-06-01"
     [status] = _evidence(auditor, world, "village_status")
