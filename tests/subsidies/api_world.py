@@ -15,7 +15,8 @@ from accounts.models import Organisation
 from brokers.models import Loan, ProfessionalVillageStatus, Relocation, Worker, ZoneKind
 from payments.models import PayoutBatch, PayoutItem, PayrollRun, Payslip
 from subsidies import rules
-from subsidies.models import AuditEvent, Claim, ClaimEvidence, PaymentBatch, PolicyVersion, RiskFlag
+from subsidies.models import (AuditEvent, Claim, ClaimEvidence, Evaluation, PaymentBatch, PolicyVersion, RiskFlag,
+                              claim_subject)
 
 from ..factories import MembershipFactory, OrganisationFactory, WorkerFactory
 from ..personas import Personas
@@ -53,11 +54,22 @@ class SubsidyWorld:
         return {self.mine.pk, self.rival.pk, self.village.pk}
 
 
-def with_fields(claim: Claim, **fields) -> Claim:
-    """The claim with fields make_claim sets itself (inputs, steps, sentences) changed."""
-    Claim.objects.filter(pk=claim.pk).update(**fields)
-    claim.refresh_from_db()
-    return claim
+def computed_claim(version: PolicyVersion, *, broker, amount: Decimal, inputs: dict, steps: list, sentence_zh: str,
+                   sentence_en: str, year: int = 2025) -> Claim:
+    """A computed broker reward as make_claim makes one, with its own inputs, steps and sentences,
+    set at insert: the database never lets a claim's computed facts change afterwards (0003)."""
+    evaluation = Evaluation.objects.create(version=version, period=Evaluation.Period.YEAR,
+                                           period_start=dt.date(year, 1, 1), status=Evaluation.Status.DONE)
+    kind = rules.BROKER_REWARD_GENERAL
+    subject = claim_subject(policy_id=version.policy_id, kind=kind, period_start=dt.date(year, 1, 1),
+                            broker_id=broker.pk)
+    return Claim.objects.create(
+        key=subject, subject=subject, policy=version.policy, version=version, rule=version.rules.get(kind=kind),
+        kind=kind, evaluation=evaluation, county_id=version.policy.jurisdiction_id, period_start=dt.date(year, 1, 1),
+        period_end=dt.date(year, 12, 31), fund_year=year, broker=broker, amount=amount, computed_amount=amount,
+        needs_second_approval=abs(amount) > version.second_approval_over,
+        second_approval_over=version.second_approval_over, inputs=inputs, steps=steps, sentence_zh=sentence_zh,
+        sentence_en=sentence_en, fingerprint=f"api-world-{broker.pk}-{year}")
 
 
 def _paid_batch(broker, month: dt.date, slips: list[tuple[Worker, Decimal]], *, number: int = 1) -> tuple:
@@ -81,12 +93,12 @@ def build_world(p: Personas) -> SubsidyWorld:
     away_version = active_version(policy_for(p.away["county"], fund_owner=p.other_federation_org))
     away_broker = OrganisationFactory(kind=Organisation.Kind.BROKER, name="龙泉加工点", jurisdiction=p.away["township"])
 
-    mine = make_claim(version, broker=p.broker_org, amount=Decimal("2000.00"))
-    mine = with_fields(mine, inputs={"wages_issued": "120000.00", "workers_counted": 2},
-                       steps=[{"label": "tier_1_wages", "operator": ">", "operands": ["120000.00", "100000"],
-                               "result": True}],
-                       sentence_zh="工资发放 120,000.00 元 > 100,000 → 2,000 元",
-                       sentence_en="wages issued 120,000.00 yuan > 100,000 → 2,000 yuan")
+    mine = computed_claim(version, broker=p.broker_org, amount=Decimal("2000.00"),
+                          inputs={"wages_issued": "120000.00", "workers_counted": 2},
+                          steps=[{"label": "tier_1_wages", "operator": ">", "operands": ["120000.00", "100000"],
+                                  "result": True}],
+                          sentence_zh="工资发放 120,000.00 元 > 100,000 → 2,000 元",
+                          sentence_en="wages issued 120,000.00 yuan > 100,000 → 2,000 yuan")
     rival = make_claim(version, broker=p.rival_org, amount=Decimal("5000.00"))
     village = make_claim(version, village=p.home["village"], kind=rules.NEW_PROFESSIONAL_VILLAGE,
                          amount=Decimal("30000.00"))
