@@ -380,7 +380,7 @@ class BudgetView(APIView):
 
     permission_classes = [STAFF]
 
-    @extend_schema(parameters=[s.BudgetQuery], responses=s.BudgetSerializer)
+    @extend_schema(parameters=[s.BudgetQuery], responses={200: s.BudgetSerializer, **errors(404)})
     def get(self, request):
         query = s.BudgetQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)

@@ -2,6 +2,8 @@
 Read-only views of the models plus the inputs of the review actions; every rule is the services'."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.utils.translation import gettext, gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -15,6 +17,7 @@ from .services import flags as flag_service
 # Ranges of the inputs taken here (docs/api.md, "Limits").
 YEAR_MIN, YEAR_MAX = 2000, 2100  # a fund year, a budget year
 REASON_MAX_LENGTH = 500  # Claim.reject_reason, Claim.case_reason
+CASE_AMOUNT_MIN = Decimal("0.01")  # yuan: a case amount is more than zero (services.review)
 CASE_AMOUNT_MAX = 100_000_000  # yuan: a case amount, a year's budget
 IDS_MAX = 500  # claims approved, or put into a payment batch, in one request
 BANK_REFERENCE_MAX_LENGTH = 100  # PaymentBatch.bank_reference
@@ -67,6 +70,7 @@ class ClaimSerializer(serializers.ModelSerializer):
                   "computed_amount", "is_case", "is_adjustment", "adjusts", "needs_second_approval", "status",
                   "status_label", "payment_batch", "sentence", "flag_count", "created_at"]
         read_only_fields = fields
+        schema_optional = ["flag_count"]  # left out for brokers: flags are the auditors' notes
 
     def get_kind_label(self, claim) -> str:
         return _kind_label(claim.kind)
@@ -162,7 +166,7 @@ class ClaimDetailSerializer(ClaimSerializer):
             "policy_ref", "adjusts_ref", "corrections", "loan", "relocation", "rank", "second_approval_over",
             "approvals", "reasons", "inputs", "steps", "parameters", "flags", "evidence_counts"]
         read_only_fields = fields
-        schema_optional = ["flags"]  # left out for brokers: flags are the auditors' notes
+        schema_optional = ["flags", "flag_count"]  # left out for brokers, as above
 
     def to_representation(self, claim):
         body = super().to_representation(claim)
@@ -253,8 +257,8 @@ class RejectInput(serializers.Serializer):
 
 
 class CaseAmountInput(serializers.Serializer):
-    amount = serializers.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, min_value=0,
-                                      max_value=CASE_AMOUNT_MAX)
+    amount = serializers.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES,
+                                      min_value=CASE_AMOUNT_MIN, max_value=CASE_AMOUNT_MAX)
     reason = serializers.CharField(max_length=REASON_MAX_LENGTH)
 
 

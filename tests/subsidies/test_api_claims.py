@@ -7,6 +7,7 @@ tests/subsidies/test_api_review_actions.py); here a write reaches a recorder whe
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -341,6 +342,7 @@ def test_reject_needs_a_reason(auditor, world, no_service, body):
     ({"amount": "12000.00"}, "reason"),
     ({"amount": 12000, "reason": "会议纪要"}, "amount"),  # money is a string, never a JSON number
     ({"amount": "-1.00", "reason": "会议纪要"}, "amount"),
+    ({"amount": "0.00", "reason": "会议纪要"}, "amount"),
     ({"amount": "12000.001", "reason": "会议纪要"}, "amount"),
     ({"amount": "100000000.01", "reason": "会议纪要"}, "amount"),
 ])
@@ -543,3 +545,49 @@ def test_audit_trail_queries_are_bounded(auditor, world, django_assert_max_num_q
     with django_assert_max_num_queries(4):
         assert len(_rows(auditor.get(f"{API}/audit/?page_size=100"))) == 21
 
+
+
+# --- the answers are what the schema says ----------------------------------------------------------------------
+
+def _nullable(node):
+    """OpenAPI 3.0's `nullable` as JSON Schema's null type, for jsonschema."""
+    if isinstance(node, list):
+        return [_nullable(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _nullable(v) for k, v in node.items() if k != "nullable"}
+    if node.get("nullable"):
+        out = {**out, "type": [out["type"], "null"]} if "type" in out else {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+def test_answers_match_the_openapi_schema(client_for, world, monkeypatch):
+    """Each read and review answer, as an auditor and as a broker (whose answers leave the flags
+    out), validates against its operation's documented schema."""
+    import jsonschema
+
+    monkeypatch.setattr(review, "approve", lambda **kw: world.village)
+    monkeypatch.setattr(review, "budget_of", lambda version, year: {
+        "year": year, "budget": Decimal("2000000.00"), "committed": Decimal("0.00"), "remaining": Decimal("2000000"),
+        "pending": Decimal("0")})
+    schema = _nullable(client_for(world.p.admin).get("/api/schema/?format=json").json())
+    Claim.objects.filter(pk=world.mine.pk).update(payment_batch=world.payment_batch)
+    reads = [(user, f"claims/{world.mine.pk}/evidence/?kind={kind}") for user in ("auditor", "broker")
+             for kind in ClaimEvidence.Kind.values] + [
+        ("auditor", "claims/"), ("broker", "claims/"), ("auditor", f"claims/{world.mine.pk}/"),
+        ("broker", f"claims/{world.mine.pk}/"), ("auditor", f"claims/{world.village.pk}/"),
+        ("auditor", "evaluations/"), ("auditor", f"evaluations/{world.mine.evaluation_id}/"),
+        ("auditor", "payment-batches/"), ("auditor", f"payment-batches/{world.payment_batch.pk}/"),
+        ("auditor", "audit/"), ("auditor", f"budget/?version={world.version.pk}&year=2025")]
+    checked = 0
+    for name, url in reads + [("auditor", f"claims/{world.village.pk}/approve/")]:
+        client = client_for(world.user(name))
+        method = "post" if url.endswith("approve/") else "get"
+        response = client.post(f"{API}/{url}", {}, format="json") if method == "post" else client.get(f"{API}/{url}")
+        assert response.status_code == 200, (url, response.content)
+        template = re.sub(r"/\d+/", "/{id}/", "/api/subsidies/" + url.split("?")[0])
+        body_schema = schema["paths"][template][method]["responses"]["200"]["content"]["application/json"]["schema"]
+        jsonschema.validate(response.json(), {**body_schema, "components": schema["components"]},
+                            format_checker=jsonschema.FormatChecker())
+        checked += 1
+    assert checked == len(reads) + 1
