@@ -135,7 +135,7 @@ class FlagSerializer(serializers.Serializer):
     records = serializers.ListField(child=serializers.DictField(), help_text='[{"kind", "id"}]: what it is about.')
 
 
-class ParameterSerializer(serializers.Serializer):
+class ClaimParameterSerializer(serializers.Serializer):
     value = serializers.JSONField()
     unit = serializers.CharField()
     source = serializers.CharField(help_text="The sentence of the policy document it comes from.")
@@ -199,7 +199,7 @@ class ClaimDetailSerializer(ClaimSerializer):
     def get_reasons(self, claim):
         return {"case": claim.case_reason, "rejection": claim.reject_reason}
 
-    @extend_schema_field(serializers.DictField(child=ParameterSerializer()))
+    @extend_schema_field(serializers.DictField(child=ClaimParameterSerializer()))
     def get_parameters(self, claim):
         """The rule's parameters as the claim used them, each with its unit and source sentence."""
         return claim.rule.parameters
