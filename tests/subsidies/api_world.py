@@ -23,6 +23,11 @@ from ..personas import Personas
 from .factories import active_version, make_claim, policy_for
 
 Kind = ClaimEvidence.Kind
+# risk flags' params as services/flags.py writes them (its `message` reads them)
+JUST_OVER_TIER = {"near_wages": True, "wages": "120000.00", "wages_line": "100000", "wages_margin_percent": "20",
+                  "tier": 1, "basis": "wages_issued"}
+FLAG_PARAMS = {RiskFlag.Code.JUST_OVER_TIER: JUST_OVER_TIER, RiskFlag.Code.OPEN_DISPUTES: {"count": 2},
+               RiskFlag.Code.YEAR_END_SPIKE: {"year": 2025, "december": "50000.00"}}
 
 
 @dataclass
@@ -52,6 +57,9 @@ class SubsidyWorld:
 
     def home_claims(self) -> set[int]:
         return {self.mine.pk, self.rival.pk, self.village.pk}
+
+    def events_of(self, county) -> set[int]:
+        return set(AuditEvent.objects.filter(county=county).values_list("pk", flat=True))
 
 
 def computed_claim(version: PolicyVersion, *, broker, amount: Decimal, inputs: dict, steps: list, sentence_zh: str,
@@ -125,8 +133,7 @@ def build_world(p: Personas) -> SubsidyWorld:
         ClaimEvidence(claim=mine, kind=Kind.VILLAGE_STATUS, object_id=status_record.pk),
         ClaimEvidence(claim=mine, kind=Kind.BROKER, object_id=p.broker_org.pk),
     ])
-    RiskFlag.objects.create(claim=mine, code=RiskFlag.Code.JUST_OVER_TIER,
-                            params={"figure": "120000.00", "boundary": "100000", "margin": "0.20"},
+    RiskFlag.objects.create(claim=mine, code=RiskFlag.Code.JUST_OVER_TIER, params=JUST_OVER_TIER,
                             records=[{"kind": "payout_batch", "id": batch.pk}])
 
     payment_batch = PaymentBatch.objects.create(policy=version.policy, county=p.home["county"], created_by=p.auditor)

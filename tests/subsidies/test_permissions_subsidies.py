@@ -292,8 +292,10 @@ def test_audit_trail(client_for, world, name):
     response = _client(client_for, world, name).get(f"{API}/audit/")
     if name in REFUSED | BROKERS:
         return _refused(response, name)
-    home, away = world.event.pk, world.away_event.pk
-    assert _ids(response) == {"auditor": {home}, "other_auditor": {away}, "admin": {home, away}}[name]
+    # the county's events: the world's own and any its records produced (a designated village's)
+    home, away = world.events_of(world.p.home["county"]), world.events_of(world.p.away["county"])
+    assert world.event.pk in home and world.away_event.pk in away
+    assert _ids(response) == {"auditor": home, "other_auditor": away, "admin": home | away}[name]
 
 
 def test_an_auditor_without_an_office_sees_nothing(client_for, world):
