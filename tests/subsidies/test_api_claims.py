@@ -595,3 +595,19 @@ def test_answers_match_the_openapi_schema(client_for, world, monkeypatch):
                             format_checker=jsonschema.FormatChecker())
         checked += 1
     assert checked == len(reads) + 1
+
+
+def test_evidence_invoices_name_the_firm(auditor, world):
+    from payments.models import Invoice
+
+    from ..orders.builders import awarded
+
+    award = awarded(world.p.firm, world.p.broker, quantity=100)
+    invoice = Invoice.objects.filter(award=award).first() or Invoice.objects.create(
+        award=award, firm=world.p.firm_org, broker=world.p.broker_org)
+    ClaimEvidence.objects.create(claim=world.mine, kind=ClaimEvidence.Kind.INVOICE, object_id=invoice.pk,
+                                 amount=Decimal("3500.00"), note="2025")
+    [row] = _evidence(auditor, world, "invoice")
+    assert (row["name"], row["path"], row["amount"]) == ("义乌测试饰品公司", f"/api/invoices/{invoice.pk}/", "3500.00")
+    assert row["details"]["firm"] == world.p.firm_org.pk and row["details"]["award"] == award.pk
+    assert row["details"]["broker"] == world.p.broker_org.pk
