@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
@@ -376,7 +376,7 @@ def mark_batch_paid(*, actor, batch_id: int, bank_reference: str, paid_on: date)
         raise ValidationFailed(_("Enter the bank's reference for the payment."), field="bank_reference")
     if len(bank_reference) > 100:
         raise ValidationFailed(_("At most %(n)d characters.") % {"n": 100}, field="bank_reference")
-    if not isinstance(paid_on, date):
+    if not isinstance(paid_on, date) or isinstance(paid_on, datetime):
         raise ValidationFailed(_("Enter the day the bank paid."), field="paid_on")
     if batch.status == PaymentBatch.Status.PAID:
         if (batch.bank_reference, batch.paid_on) == (bank_reference, paid_on):
