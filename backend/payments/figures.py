@@ -160,3 +160,13 @@ def workers_paid_by_village(*, year: int, county_id: int | None = None) -> dict[
         items = items.filter(worker__village__county_id=county_id)
     rows = items.values("worker__village_id").annotate(n=Count("worker_id", distinct=True))
     return {r["worker__village_id"]: r["n"] for r in rows}
+
+
+def wages_and_workers_by_village(*, year: int, county_id: int | None = None) -> dict[int, tuple[Decimal, int]]:
+    """{village: (wages paid in the year to the workers living in it, how many distinct workers)}:
+    `wages_issued_by_village` and `workers_paid_by_village` in one pass over the payouts."""
+    items = _paid_in(year)
+    if county_id is not None:
+        items = items.filter(worker__village__county_id=county_id)
+    rows = items.values("worker__village_id").annotate(t=Sum("amount"), n=Count("worker_id", distinct=True))
+    return {r["worker__village_id"]: (_fen(r["t"]), r["n"]) for r in rows}

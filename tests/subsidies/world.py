@@ -57,7 +57,6 @@ class CountyWorld:
     firm_user: User | None = None
     _months: dict = field(default_factory=dict)  # broker id → the next free payroll month
     _awards: dict = field(default_factory=dict)  # broker id → the award its invoice lines bill
-    _owners: dict = field(default_factory=dict)
 
     # --- people ---------------------------------------------------------------------------------
 

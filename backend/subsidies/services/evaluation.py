@@ -317,11 +317,11 @@ def _broker_reward(ctx: _Context, kind: str, params: dict) -> list[Proposal]:
     minimum = typed["worker_minimum_paid"]
     wanted = BrokerCategory.GENERAL if kind == rules.BROKER_REWARD_GENERAL else BrokerCategory.MACHINERY
     categories = ctx.categories()
+    paid_rows, batches = ctx.paid_rows(), ctx.batches()
     if typed["wages_basis"] == "processing_fee_income":
         basis = ctx.fees(ctx.year)
-    else:
-        basis = ctx.wages(ctx.year)
-    paid_rows, batches = ctx.paid_rows(), ctx.batches()
+    else:  # wages issued: the sum of what each worker was paid, from the rows already read
+        basis = {b: sum((paid for _w, paid in rows), Decimal("0.00")) for b, rows in paid_rows.items()}
     proposals = []
     for broker_id in sorted(basis):
         if categories.get(broker_id, BrokerCategory.GENERAL) != wanted:
@@ -470,9 +470,10 @@ def _top_villages(ctx: _Context, kind: str, params: dict) -> list[Proposal]:
     professional = {v: s for v, s in last.items() if s.is_professional}
     if not professional:
         return []
-    workers = figures.workers_paid_by_village(year=ctx.year, county_id=ctx.county_id)
+    paid = figures.wages_and_workers_by_village(year=ctx.year, county_id=ctx.county_id)
+    workers = {v: n for v, (_wages, n) in paid.items()}
     if typed["index"] == "wages_to_village_workers":
-        index = figures.wages_issued_by_village(year=ctx.year, county_id=ctx.county_id)
+        index = {v: wages for v, (wages, _n) in paid.items()}
     elif typed["index"] == "processing_fee_income":
         index = figures.processing_fee_income_by_village(year=ctx.year, county_id=ctx.county_id)
     else:
