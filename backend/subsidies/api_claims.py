@@ -32,7 +32,7 @@ from . import selectors
 from . import serializers_claims as s
 from .models import AuditEvent, Claim, ClaimEvidence, Evaluation, PaymentBatch, RiskFlag
 from .services import evaluation as evaluation_service
-from .services import review
+from .services import audit, review
 
 STAFF = HasRole.of(Role.AUDITOR)  # and admins: every write, and what only staff read
 READERS = HasRole.of(Role.AUDITOR, *BROKER_STAFF)  # the claims: broker staff their own, read-only
@@ -457,6 +457,10 @@ class PaymentBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         """The batch's bank file (CSV), for the finance bureau."""
         batch = self.get_object()
         content = review.bank_file(batch)
+        # a GET that hands the county's payees and accounts out of the system is an action of record
+        audit.record(actor=request.user, action=AuditEvent.Action.EXPORT, object_type="payment_batch",
+                     object_id=batch.pk, county_id=batch.county_id,
+                     after={"format": "bank_csv", "claims": batch.claims.count(), "total": str(batch.total)})
         response = HttpResponse(content, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = content_disposition_header(True, f"subsidies-batch-{batch.pk}.csv")
         return protect_download(response, sandbox=True)

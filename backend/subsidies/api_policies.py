@@ -31,35 +31,10 @@ from core.uploads import XLSX, protect_download
 from . import exports, impact, rules
 from . import serializers_policies as s
 from .models import Claim, Policy, PolicyVersion, Rule
+from .selectors import visible_claims, visible_policies, visible_versions
 from .services import policies as services
 
 READERS = (Role.AUDITOR, *BROKER_STAFF)
-
-
-# _visible_policies, _visible_versions and _visible_claims stand in for `subsidies.selectors`'
-# visible_policies, visible_versions and visible_claims (written on another branch), with the
-# same rules; once that lands, these three become imports of those.
-
-def _visible_policies(user) -> QuerySet[Policy]:
-    """Administrators all; auditors and brokers their county's; anyone else none."""
-    qs = Policy.objects.select_related("jurisdiction")
-    if user.is_admin_role:
-        return qs
-    if user.is_auditor or user.is_broker_staff:
-        county = county_id_of(user)
-        return qs.filter(jurisdiction_id=county) if county else qs.none()
-    return qs.none()
-
-
-def _visible_claims(user) -> QuerySet[Claim]:
-    """Claims of the auditor's county (administrators: all); the exports' scope."""
-    qs = Claim.objects.all()
-    if user.is_admin_role:
-        return qs
-    if user.is_auditor:
-        county = county_id_of(user)
-        return qs.filter(county_id=county) if county else qs.none()
-    return qs.none()
 
 
 def _with_claims(qs: QuerySet[PolicyVersion]) -> QuerySet[PolicyVersion]:
@@ -77,7 +52,7 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
         user = self.request.user
-        qs = _visible_policies(user)
+        qs = visible_policies(user)
         if self.action == "retrieve":
             versions = PolicyVersion.objects.order_by("number")
             if user.is_broker_staff and not user.is_admin_role:
@@ -87,14 +62,6 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def get_serializer_class(self):
         return s.PolicyDetailSerializer if self.action == "retrieve" else s.PolicySerializer
-
-
-def _visible_versions(user) -> QuerySet[PolicyVersion]:
-    """The visible policies' versions; brokers see those in force or retired, never a draft."""
-    qs = PolicyVersion.objects.filter(policy__in=_visible_policies(user)).select_related("policy__jurisdiction")
-    if user.is_broker_staff and not user.is_admin_role:
-        qs = qs.exclude(status=PolicyVersion.Status.DRAFT)
-    return qs
 
 
 class VersionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -113,8 +80,8 @@ class VersionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        return _with_claims(_visible_versions(self.request.user)).prefetch_related(
-            Prefetch("rules", Rule.objects.order_by("id")))
+        versions = visible_versions(self.request.user).select_related("policy__jurisdiction")
+        return _with_claims(versions).prefetch_related(Prefetch("rules", Rule.objects.order_by("id")))
 
     def _detail(self, version_id: int, code=status.HTTP_200_OK) -> Response:
         version = self.get_queryset().get(pk=version_id)
@@ -158,7 +125,7 @@ class RuleViewSet(viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        return Rule.objects.filter(version__policy__in=_visible_policies(self.request.user))
+        return Rule.objects.filter(version__policy__in=visible_policies(self.request.user))
 
     @extend_schema(request=s.RuleEditInput, responses={200: s.RuleSerializer, **errors(409)})
     def partial_update(self, request, pk=None):
@@ -205,7 +172,7 @@ class _ClaimExport(GenericAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        return _visible_claims(self.request.user)
+        return visible_claims(self.request.user)
 
     def get(self, request):
         claims = self.filter_queryset(self.get_queryset())

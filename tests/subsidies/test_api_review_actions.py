@@ -171,6 +171,9 @@ def test_a_payment_batch_is_opened_exported_and_paid(auditor, world):
     assert "attachment" in export["Content-Disposition"]
     text = export.content.decode("utf-8-sig")
     assert "建明服装厂" in text and "2000.00" in text
+    exported = auditor.get(f"{API}/audit/?object_type=payment_batch&object_id={batch['id']}&action=export").json()
+    assert [(e["action"], e["after"]["format"], e["after"]["total"]) for e in exported["results"]
+            if e["after"].get("format") == "bank_csv"] == [("export", "bank_csv", "2000.00")]
     paid = _post(auditor, f"payment-batches/{batch['id']}/paid/", {"bank_reference": "ZJ-2026-0001",
                                                                    "paid_on": "2026-03-10"})
     assert paid.status_code == 200, paid.content

@@ -387,6 +387,7 @@ SPECTACULAR_SETTINGS = {
         "ClaimEvidenceKindEnum": "subsidies.models.ClaimEvidence.Kind",
         "RiskFlagCodeEnum": "subsidies.models.RiskFlag.Code",
         "AuditActionEnum": "subsidies.models.AuditEvent.Action",
+        "RuleKindEnum": "subsidies.models.KIND_CHOICES",
     },
 }
 
