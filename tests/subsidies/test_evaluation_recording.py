@@ -20,6 +20,7 @@ from subsidies import rules
 from subsidies.models import AuditEvent, Claim, ClaimEvidence, Evaluation, PolicyVersion
 from subsidies.services import evaluation as service
 from subsidies.services.evaluation import request_evaluation, run_evaluation
+from subsidies.tasks import evaluate as evaluate_task
 
 from .test_evaluation import JAN_1, Y, claims, evaluate
 from .world import CountyWorld, county_world
@@ -268,6 +269,8 @@ def test_a_failing_run_queued_in_process_does_not_fail_the_request_that_queued_i
         raise RuntimeError("figures unavailable")
 
     monkeypatch.setattr(service, "compute", broken)
+    # in-process as the embedded setup runs it, whatever broker this test run has (eager errors propagate)
+    monkeypatch.setattr(service, "_send", lambda evaluation_id: evaluate_task.apply(args=[evaluation_id]))
     with at(dt.date(Y + 1, 1, 5)), django_capture_on_commit_callbacks(execute=True):
         evaluation = request_evaluation(actor=w.staff, version=w.version, period="year", period_start=JAN_1)
     evaluation.refresh_from_db()
