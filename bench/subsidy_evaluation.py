@@ -38,9 +38,12 @@ never touches another. The results go to bench/results/subsidy_evaluation.json a
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import json
 import os
 import platform
+import pstats
 import random
 import subprocess
 import sys
@@ -67,6 +70,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--keep", action="store_true", help="reuse the database as built before: time only")
     p.add_argument("--build-only", action="store_true")
     p.add_argument("--no-write", action="store_true", help="print, do not write bench/results/")
+    p.add_argument("--profile", action="store_true",
+                   help="profile the first run_evaluation (cProfile, slower): where the time goes, by function")
     return p.parse_args()
 
 
@@ -147,10 +152,12 @@ def build(args, cursor) -> dict[str, float]:
              CASE g %% 7 WHEN 0 THEN '["poor_household"]' WHEN 3 THEN '["left_behind_woman"]' ELSE '[]' END::jsonb,
              '遂昌农商银行', '62309101' || lpad(g::text, 11, '0'), false, now()
       FROM generate_series(0, {w - 1}) g JOIN bench_village bv ON bv.k = (g * 7) %% {v} ORDER BY g;
+    CREATE TEMP TABLE bench_slot AS
+      SELECT g AS k, bb.k AS broker_k FROM bench_broker bb, generate_series(bb.lo, bb.hi - 1) g;
     CREATE TEMP TABLE bench_worker AS
-      SELECT x.id, x.k, bb.k AS broker_k, x.k %% 100 = 3 AS mover
+      SELECT x.id, x.k, bs.broker_k, x.k %% 100 = 3 AS mover
       FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM brokers_worker WHERE name LIKE '工人%%') x
-      JOIN bench_broker bb ON x.k >= bb.lo AND x.k < bb.hi;
+      JOIN bench_slot bs ON bs.k = x.k;
     CREATE UNIQUE INDEX ON bench_worker (k);
     INSERT INTO brokers_membership (broker_id, worker_id, started_on, ended_on)
       SELECT bb.id, bw.id, DATE '{y - 2}-06-01', CASE WHEN bw.mover THEN DATE '{y}-05-31' END
@@ -341,20 +348,50 @@ def machine(cursor) -> dict[str, str]:
     return {"cores": str(os.cpu_count()), "ram_gib": mem, "platform": platform.platform(), "postgresql": pg_version}
 
 
-def evaluate(year: int) -> dict:
+def slowest(queries, n: int = 6) -> list[dict]:
+    """The `n` slowest queries captured, with their time and the first characters of their SQL."""
+    rows = sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:n]
+    return [{"s": round(float(q["time"]), 3), "sql": q["sql"]} for q in rows]
+
+
+def explain(sql: str) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of a captured SELECT (the SQL as Django logged it, parameters
+    inlined), for where the time goes."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql.replace("%", "%%"))
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def evaluate(year: int, profile: bool = False) -> dict:
     """compute() alone (twice: cold and warm), then run_evaluation on a queued evaluation, then
     the same evaluation again (a re-run: nothing changes, nothing is duplicated)."""
-    from subsidies.models import Claim, ClaimEvidence, Evaluation, Policy, PolicyVersion, RiskFlag
+    from subsidies.models import Claim, ClaimEvidence, Evaluation, PolicyVersion, RiskFlag
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
     from subsidies.services import evaluation
 
-    policy = Policy.objects.get(code="suichang-2009")
+    from accounts.models import Jurisdiction
+    from subsidies import suichang
+    from subsidies.models import Policy
+
+    # the data migration's policy for 331123; found by county, not by code (see the report: the
+    # migration's load() stores it under the code "331100" while the loop variable shadows it)
+    county = Jurisdiction.objects.get(code=COUNTY)
+    policy = (Policy.objects.filter(jurisdiction=county).order_by("pk").first()
+              or suichang.load(county=county, code=suichang.CODE))
     version = policy.versions.get(status=PolicyVersion.Status.ACTIVE)
     start = date(year, 1, 1)
-    out: dict = {"policy": policy.code, "version": version.number, "period_start": str(start)}
+    out: dict = {"policy": policy.code, "version": version.number, "period_start": str(start),
+                 "claims_before": Claim.objects.filter(version=version).count()}  # 0 unless --keep reran
     for label in ("compute_cold_s", "compute_warm_s"):
         started = time.perf_counter()
-        proposals = evaluation.compute(version, period="year", period_start=start)
+        with CaptureQueriesContext(connection) as queries:
+            proposals = evaluation.compute(version, period="year", period_start=start)
         out[label] = round(time.perf_counter() - started, 3)
+    out["compute_queries"] = len(queries)
+    out["compute_slowest"] = slowest(queries)
     out["proposals"] = len(proposals)
     by_kind: dict[str, int] = {}
     for proposal in proposals:
@@ -364,8 +401,20 @@ def evaluate(year: int) -> dict:
     for label in ("run_evaluation_s", "rerun_evaluation_s"):
         queued = Evaluation.objects.create(version=version, period=Evaluation.Period.YEAR, period_start=start)
         started = time.perf_counter()
-        done = evaluation.run_evaluation(queued.pk)
+        profiler = cProfile.Profile() if profile and label == "run_evaluation_s" else None
+        with CaptureQueriesContext(connection) as queries:
+            if profiler:
+                profiler.enable()
+            done = evaluation.run_evaluation(queued.pk)
+            if profiler:
+                profiler.disable()
         out[label] = round(time.perf_counter() - started, 3)
+        if profiler:
+            text = io.StringIO()
+            pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(35)
+            out["run_evaluation_profile"] = text.getvalue()[-12000:]
+        out[label.replace("_s", "_queries")] = len(queries)
+        out[label.replace("_s", "_slowest")] = slowest(queries)
         done.refresh_from_db()
         out[label.replace("_s", "_counts")] = done.counts
         out[label.replace("_s", "_status")] = done.status
@@ -373,9 +422,13 @@ def evaluate(year: int) -> dict:
     out["claims_by_kind"] = {row["kind"]: row["n"] for row in Claim.objects.filter(version=version)
                              .values("kind").annotate(n=__import__("django.db.models", fromlist=["Count"]).Count("id"))}
     out["evidence_rows"] = ClaimEvidence.objects.filter(claim__version=version).count()
+    # where compute's time goes: the plans of its three slowest reads
+    out["compute_plans"] = [{"s": q["s"], "sql": q["sql"][:300], "plan": explain(q["sql"])}
+                            for q in out["compute_slowest"][:3] if q["sql"].lstrip().upper().startswith("SELECT")]
     out["risk_flags"] = RiskFlag.objects.filter(claim__version=version).count()
-    # one month of loan interest too (the monthly run), for the record
-    month = date(year, 12, 1)
+    # one month of loan interest too (the monthly run), for the record: January after the year,
+    # whose eligibility is the year's wages
+    month = date(year + 1, 1, 1)
     queued = Evaluation.objects.create(version=version, period=Evaluation.Period.MONTH, period_start=month)
     started = time.perf_counter()
     done = evaluation.run_evaluation(queued.pk)
@@ -393,6 +446,7 @@ def write(result: dict) -> None:
         "",
         f"machine: {m['cores']} cores, {m['ram_gib']} GiB, {m['platform']}, PostgreSQL {m['postgresql']}",
         f"command: `{result['command']}`",
+        f"load average before the run (a shared machine): {', '.join(f'{x:.1f}' for x in result['load_average_before'])}",
         f"built in {result.get('build_s', 'n/a')} s (not rebuilt: --keep)" if result.get("kept") else
         f"built in {result['build_s']} s",
         "",
@@ -413,6 +467,16 @@ def write(result: dict) -> None:
             f"evidence rows: {e['evidence_rows']:,}; risk flags: {e['risk_flags']:,}",
             f"counts, first run: {e['run_evaluation_counts']}; re-run: {e['rerun_evaluation_counts']}",
         ]
+    if e.get("compute_slowest"):
+        lines += ["", f"compute(): {e['compute_queries']} queries; the slowest:", ""]
+        lines += [f"- {q['s']} s: `{q['sql'][:160]}…`" for q in e["compute_slowest"]]
+        lines += ["", f"run_evaluation: {e['run_evaluation_queries']} queries; the slowest:", ""]
+        lines += [f"- {q['s']} s: `{q['sql'][:160]}…`" for q in e["run_evaluation_slowest"]]
+        for q in e.get("compute_plans", []):
+            lines += ["", f"plan ({q['s']} s): `{q['sql'][:120]}…`", "", "```", q["plan"], "```"]
+    if e.get("run_evaluation_profile"):
+        lines += ["", "run_evaluation profiled (cProfile, by cumulative time):", "", "```",
+                  e["run_evaluation_profile"].strip(), "```"]
     if result.get("notes"):
         lines += ["", *result["notes"]]
     (RESULTS / "subsidy_evaluation.md").write_text("\n".join(lines) + "\n")
@@ -423,6 +487,7 @@ def main() -> None:
     if not args.db.startswith("lailiao_bench"):
         raise SystemExit("refusing a database whose name does not start with lailiao_bench")
     result: dict = {"command": " ".join(["bench/subsidy_evaluation.py", *sys.argv[1:]]), "year": args.year,
+                    "load_average_before": os.getloadavg(),
                     "measured_at": datetime.now(dt_timezone.utc).isoformat(timespec="seconds"), "kept": args.keep}
     if not args.keep:
         from piecelogs import recreate_database
@@ -446,7 +511,7 @@ def main() -> None:
     print(json.dumps({k: result[k] for k in ("rows", "machine", "build_s", "build_steps_s") if k in result},
                      indent=2, ensure_ascii=False))
     if not args.build_only:
-        result["evaluation"] = evaluate(args.year)
+        result["evaluation"] = evaluate(args.year, profile=args.profile)
         print(json.dumps(result["evaluation"], indent=2, ensure_ascii=False))
     if not args.no_write:
         write(result)
