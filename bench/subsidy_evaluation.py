@@ -446,7 +446,8 @@ def write(result: dict) -> None:
         "",
         f"machine: {m['cores']} cores, {m['ram_gib']} GiB, {m['platform']}, PostgreSQL {m['postgresql']}",
         f"command: `{result['command']}`",
-        f"load average before the run (a shared machine): {', '.join(f'{x:.1f}' for x in result['load_average_before'])}",
+        "load average before the run (a shared machine): "
+        + ", ".join(f"{x:.1f}" for x in result["load_average_before"]),
         f"built in {result.get('build_s', 'n/a')} s (not rebuilt: --keep)" if result.get("kept") else
         f"built in {result['build_s']} s",
         "",

@@ -251,8 +251,8 @@ def test_demo_seeded_on_any_day_has_last_month_paid_and_pieces_today(instant, se
         # by hand
         broker2 = Organisation.objects.get(name="北界巧手来料加工中心")
         assert set(PieceLog.objects.filter(broker=broker2).values_list("work_date", flat=True)) == set(workdays(today))
-        assert list(PayrollRun.objects.filter(broker=broker2, month__gte=last_month).values_list("month", "status")) == [
-            (last_month, PayrollRun.Status.PREVIEW)]
+        assert list(PayrollRun.objects.filter(broker=broker2, month__gte=last_month)
+                    .values_list("month", "status")) == [(last_month, PayrollRun.Status.PREVIEW)]
 
         # worker1's screen is never empty: today, the month and its lines, and last month's payslip
         worker1 = _login("worker1", settings.DEMO_PASSWORD)
