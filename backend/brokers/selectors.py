@@ -20,7 +20,10 @@ from core.money import line_amount
 from orders.models import Award
 
 from .calculations import margin_per_piece, procedure_floor, suggested_rate
-from .models import Availability, Bundle, Dispute, Membership, PieceLog, PieceRate, Worker
+from .models import (
+    Availability, BrokerProfile, Bundle, Dispute, Loan, Membership, PieceLog, PieceRate, ProfessionalVillageStatus,
+    Relocation, Worker,
+)
 
 
 def visible_piece_logs(user: User) -> QuerySet[PieceLog]:
@@ -243,3 +246,31 @@ def earnings_month(worker: Worker, month: date | None, *, today: date | None = N
         raise ValidationFailed(_("No earnings before %(first)s, the month you first joined a broker.")
                                % {"first": f"{first:%Y-%m}"}, field="month")
     return month
+
+
+# --- what the subsidy engine reads about a county's brokers and villages (one query each) ------
+
+def broker_categories(*, county_id: int) -> dict[int, str]:
+    """{broker organisation id: BrokerCategory} for the county's brokers that have a profile (a
+    broker without one is general processing, the profile's default)."""
+    return dict(BrokerProfile.objects.filter(organisation__jurisdiction__county_id=county_id)
+                .values_list("organisation_id", "category"))
+
+
+def loans_outstanding(*, county_id: int, start: date, end: date):
+    """The county's brokers' loans outstanding on some day from `start` to `end` (both included):
+    started by `end` and not repaid before `start` (the repayment day itself does not count)."""
+    return (Loan.objects.filter(broker__jurisdiction__county_id=county_id, start__lte=end)
+            .filter(Q(end__isnull=True) | Q(end__gt=start)).order_by("id"))
+
+
+def relocations_between(*, county_id: int, start: date, end: date):
+    return (Relocation.objects.filter(broker__jurisdiction__county_id=county_id, moved_on__gte=start,
+                                      moved_on__lte=end).order_by("broker_id", "moved_on", "id"))
+
+
+def village_status_records(*, county_id: int, until: date):
+    """Every professional-village status record of the county's villages effective by `until`,
+    oldest first per village (the last one of a village is its status on `until`)."""
+    return (ProfessionalVillageStatus.objects.filter(village__county_id=county_id, effective_from__lte=until)
+            .order_by("village_id", "effective_from", "id"))

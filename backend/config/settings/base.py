@@ -220,6 +220,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     # daily, in CELERY_TIMEZONE: both are idempotent, so a second run the same day does nothing
     "payments-payroll-remind": {"task": "payments.payroll_remind", "schedule": crontab(hour=9, minute=0)},
     "payments-payroll-auto-close": {"task": "payments.payroll_auto_close", "schedule": crontab(hour=2, minute=30)},
+    # subsidies: last month's loan interest on the 2nd, last year's awards on 10 January (both idempotent;
+    # after the payroll auto-close so the month's payouts are in)
+    "subsidies-schedule-monthly": {"task": "subsidies.schedule_monthly",
+                                   "schedule": crontab(day_of_month=2, hour=3, minute=0)},
+    "subsidies-schedule-yearly": {"task": "subsidies.schedule_yearly",
+                                  "schedule": crontab(month_of_year=1, day_of_month=10, hour=3, minute=30)},
 }
 # Payroll runs of past months still in preview are closed from this day of the month on.
 PAYROLL_AUTO_CLOSE_DAY = env_int("PAYROLL_AUTO_CLOSE_DAY", 5)
