@@ -3,11 +3,11 @@
 The demo year is last calendar year (`timezone.localdate()`, Asia/Shanghai, minus one year).
 Over it the three demo brokers get a year of paid payroll large enough that real tiers are met:
 
-- 北界巧手来料加工中心 (`broker2`, general): 120 workers, about 300,000 yuan issued, 108 of them paid
+- 北界巧手来料加工中心 (`broker2`, general): 120 workers, about 270,000 yuan issued, 108 of them paid
   at least 2,000 yuan, so the first tier (> 200,000 and > 100) is met;
-- 遂昌建明服装厂 (`broker1`, general): 320 workers, about 770,000 yuan, 308 counted: the second
+- 遂昌建明服装厂 (`broker1`, general): 320 workers, about 800,000 yuan, 308 counted: the second
   tier (> 500,000 and > 300); two of them paid just over the counting threshold;
-- 石练机械来料加工厂 (`broker3`, machinery): 45 workers, about 560,000 yuan, 42 counted: the
+- 石练机械来料加工厂 (`broker3`, machinery): 45 workers, about 540,000 yuan, 42 counted: the
   machinery first tier (> 500,000 and > 40).
 
 Those are last year's seasonal hands: their memberships ended on 31 December, so the brokers'
@@ -27,8 +27,12 @@ at 北界, registered six weeks after its start, which the loan-registered-late 
 villages' professional status (苏村 and 淤溪村 professional for years; 大柘村 is new in the demo
 year, brokers.demo designates it), and broker1's relocation into the county park (brokers.demo).
 
+Then the auditor evaluates the demo year and last month's loan interest with Suichang's 2009
+policy and the claims are moved into every state through the review services (`_claims`). No
+freight claims: the demo's invoices are this year's, so last year has no processing-fee income.
+
 Idempotent: loans by contract number, village records by village, payroll runs by (broker,
-month), workers by national ID."""
+month), workers by national ID; the claims once, while the demo year has no evaluation."""
 from __future__ import annotations
 
 import random
@@ -40,10 +44,16 @@ from django.utils import timezone
 
 from accounts.models import Jurisdiction, Organisation, User
 from brokers import services as broker_services
+from brokers.demo import last_month_start
 from brokers.models import Loan, Membership, ProfessionalVillageStatus, Worker, WorkMode
 from core.money import round_amount
 from payments.models import Account, PayoutBatch, PayoutItem, PayrollRun, Payslip, PayslipLine
 from payments.services import ledger_post
+
+from . import rules, suichang
+from .models import AuditEvent, Claim, Evaluation, Policy, PolicyVersion
+from .services import audit, review
+from .services import evaluation as evaluation_service
 
 P = Account.Purpose
 
@@ -142,7 +152,8 @@ def _workforce(username: str, broker: Organisation, year: int) -> list[Worker]:
     if new:
         Worker.objects.bulk_create(new)
         found = {w.national_id: w for w in Worker.objects.filter(national_id__in=[nid for nid, _b, _n in wanted])}
-    members = set(Membership.objects.filter(broker=broker, worker__in=found.values()).values_list("worker_id", flat=True))
+    members = set(Membership.objects.filter(broker=broker, worker__in=found.values())
+                  .values_list("worker_id", flat=True))
     Membership.objects.bulk_create(
         Membership(broker=broker, worker=worker, started_on=date(year - 1, 12, 1), ended_on=date(year, 12, 31))
         for worker in found.values() if worker.pk not in members)
@@ -238,13 +249,92 @@ def _year_of_wages(username: str, owner: User, year: int) -> None:
         run.save(update_fields=["status", "paid_at"])
 
 
+# --- claims ---------------------------------------------------------------------------------------
+
+REPAID_ON_DAY = 20  # 北界's 50,000 loan is repaid on the 20th of last month, recorded after a first run
+REJECT_REASON = "借款合同登记晚于放款日 45 天：请补交银行放款凭证后重新申报。"
+BANK_REFERENCE = "遂财农补-{year}-001"
+
+
+def _evaluate(actor: User, version: PolicyVersion, period: str, period_start: date) -> Evaluation:
+    """An evaluation requested by the auditor and run at once (as the Celery task would run it;
+    the demo does not wait for a worker)."""
+    evaluation = Evaluation.objects.create(version=version, period=period, period_start=period_start,
+                                           requested_by=actor)
+    audit.record(actor=actor, action=AuditEvent.Action.EVALUATE, object_type="evaluation", object_id=evaluation.pk,
+                 county_id=version.policy.jurisdiction_id,
+                 after={"version": version.pk, "period": period, "period_start": period_start, "simulation": False})
+    return evaluation_service.run_evaluation(evaluation.pk)
+
+
+def _claims(users: dict[str, User], year: int, federation: Organisation) -> None:
+    """Suichang's 2009 policy over the demo year, and last month's loan interest, evaluated by the
+    auditor, with claims in every state:
+    - computed: 遂昌建明's second-tier reward (5,000), its relocation (3,000), the second and third
+      villages, 遂昌建明's loan interest;
+    - first approved: 大柘村's new-village award (30,000, above 5,000: waiting for a second approver);
+    - approved: 北界's first-tier reward (2,000, one approver), the first village (10,000: the
+      auditor and then the administrator);
+    - paid: 石练's machinery reward (2,000), in a payment batch the finance bureau paid today;
+    - superseded and rejected: 北界's loan was repaid on the 20th of last month and the repayment
+      recorded after a first run of the month; the re-run supersedes the full month's interest with
+      the pro-rata one, which the auditor rejects (the loan was registered 45 days after it started).
+    Once: a second seed finds the year evaluated and changes nothing."""
+    # the data migration's policy for the county (installed again if a test flushed it); found by
+    # county rather than by code, whatever code the migration stored it under
+    county = Jurisdiction.objects.get(code=suichang.COUNTY[0])
+    policy = (Policy.objects.filter(jurisdiction=county).order_by("pk").first()
+              or suichang.load(county=county, code=suichang.CODE, fund_owner=federation))
+    version = policy.versions.get(status=PolicyVersion.Status.ACTIVE)
+    start = date(year, 1, 1)
+    if Evaluation.objects.filter(version=version, period=Evaluation.Period.YEAR, period_start=start,
+                                 simulation=False).exists():
+        return
+    auditor, admin = users["auditor"], users["admin"]
+    today = timezone.localdate()
+    _evaluate(auditor, version, Evaluation.Period.YEAR, start)
+    month = last_month_start(today)
+    _evaluate(auditor, version, Evaluation.Period.MONTH, month)
+    Loan.objects.filter(contract_number=LOANS[1][1], end__isnull=True).update(end=month.replace(day=REPAID_ON_DAY))
+    _evaluate(auditor, version, Evaluation.Period.MONTH, month)
+
+    live = Claim.objects.filter(policy=policy, status=Claim.Status.COMPUTED)
+    brokers = {username: users[username].organisation_id for username in WORKFORCES}
+
+    def one(**lookup) -> Claim | None:
+        return live.filter(**lookup).order_by("pk").first()
+
+    beijie = one(kind=rules.BROKER_REWARD_GENERAL, broker_id=brokers["broker2"], period_start=start)
+    shilian = one(kind=rules.BROKER_REWARD_MACHINERY, broker_id=brokers["broker3"], period_start=start)
+    first_village = one(kind=rules.TOP_VILLAGES, rank=1, period_start=start)
+    new_village = one(kind=rules.NEW_PROFESSIONAL_VILLAGE)
+    repaid = one(kind=rules.LOAN_INTEREST, broker_id=brokers["broker2"], period_start=month)
+    for claim in (beijie, shilian):
+        if claim is not None:
+            review.approve(actor=auditor, claim_id=claim.pk)
+    if first_village is not None:
+        review.approve(actor=auditor, claim_id=first_village.pk)
+        review.approve(actor=admin, claim_id=first_village.pk)  # the second pair of eyes
+    if new_village is not None:
+        review.approve(actor=auditor, claim_id=new_village.pk)
+    if repaid is not None:
+        review.reject(actor=auditor, claim_id=repaid.pk, reason=REJECT_REASON)
+    if shilian is not None:
+        batch = review.open_payment_batch(actor=auditor, claim_ids=[shilian.pk])
+        review.mark_batch_paid(actor=auditor, batch_id=batch.pk, bank_reference=BANK_REFERENCE.format(year=today.year),
+                               paid_on=today)
+
+
 @transaction.atomic
 def build_subsidies_demo() -> None:
-    """Needs the demo accounts (core.demo), the brokers' profiles and village (brokers.demo)."""
+    """Needs the demo accounts (core.demo), the brokers' profiles, 大柘村's status and broker1's
+    relocation (brokers.demo), and runs after the payments demo (its live months come first)."""
     users = {u.username: u for u in User.objects.filter(
         username__in=["admin", "broker1", "broker2", "broker3", "auditor"]).select_related("organisation")}
+    federation = users["auditor"].organisation
     year = demo_year()
     _loans(users, year)
     _villages(users["auditor"])
     for username in WORKFORCES:
         _year_of_wages(username, users[username], year)
+    _claims(users, year, federation)

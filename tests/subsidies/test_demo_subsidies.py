@@ -1,5 +1,6 @@
-"""The demo's subsidies: last year's wages meet real tiers, the loans, the villages' status, and
-seeding twice changes nothing. Seeded at fixed instants (the demo year is last calendar year)."""
+"""The demo's subsidies: last year's wages meet real tiers, the loans, the villages' status, an
+evaluation of Suichang's 2009 policy with claims in every state, and seeding twice changes
+nothing. Seeded at fixed instants (the demo year is last calendar year)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -16,6 +17,7 @@ from brokers.models import BrokerProfile, Loan, Membership, ProfessionalVillageS
 from payments import figures
 from payments.models import Entry, PayoutBatch, PayoutItem, PayrollRun, Payslip, PayslipLine, Transaction
 from subsidies import rules
+from subsidies.models import AuditEvent, Claim, ClaimEvidence, Evaluation, Fund, PaymentBatch
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +35,10 @@ def _state() -> list:
         list(Membership.objects.order_by("pk").values_list("pk", "started_on", "ended_on")),
         list(Loan.objects.order_by("pk").values_list("pk", "principal", "start", "registered_at")),
         list(ProfessionalVillageStatus.objects.order_by("pk").values_list("pk", "village_id", "effective_from")),
+        list(Claim.objects.order_by("pk").values_list("pk", "status", "amount", "fingerprint")),
+        list(Evaluation.objects.order_by("pk").values_list("pk", "status", "counts")),
+        list(Fund.objects.order_by("pk").values_list("pk", "committed")),
+        ClaimEvidence.objects.count(), PaymentBatch.objects.count(), AuditEvent.objects.count(),
         Transaction.objects.count(), Entry.objects.count(),
     ]
 
@@ -52,8 +58,8 @@ def test_demo_year_meets_real_tiers_with_loans_and_villages_and_seeds_once():
     county = Jurisdiction.objects.get(code="331123")
     jianming, beijie, shilian = _broker("遂昌建明服装厂"), _broker("北界巧手来料加工中心"), _broker("石练机械来料加工厂")
     wages = figures.wages_issued(year=year, county_id=county.pk)
-    counted = figures.paid_workers(year=year, minimum=Decimal(TIERS[rules.BROKER_REWARD_GENERAL]["worker_minimum_paid"]),
-                                   county_id=county.pk)
+    minimum = Decimal(TIERS[rules.BROKER_REWARD_GENERAL]["worker_minimum_paid"])
+    counted = figures.paid_workers(year=year, minimum=minimum, county_id=county.pk)
     general, machinery = TIERS[rules.BROKER_REWARD_GENERAL], TIERS[rules.BROKER_REWARD_MACHINERY]
     # 北界: the general first tier, not the second
     assert wages[beijie.pk] > general["tier_1_wages_over"] and counted[beijie.pk] > general["tier_1_workers_over"]
@@ -97,7 +103,8 @@ def test_demo_year_meets_real_tiers_with_loans_and_villages_and_seeds_once():
     assert big.principal == Decimal("150000.00") > Decimal(TIERS[rules.LOAN_INTEREST]["principal_max"])
     assert big.registered_at.astimezone(SHANGHAI).date() < big.start
     assert small.principal == Decimal("50000.00") and small.registered_at.astimezone(SHANGHAI).date() > small.start
-    assert big.end is None and small.end is None  # outstanding today: monthly interest claims
+    assert big.end is None  # outstanding: monthly interest claims
+    assert small.end == dt.date(2026, 10, 20)  # repaid on the 20th of last month (see the claims below)
     assert wages[jianming.pk] > Decimal(TIERS[rules.LOAN_INTEREST]["eligible_wages_over"])
     assert wages[beijie.pk] > Decimal(TIERS[rules.LOAN_INTEREST]["eligible_wages_over"])
 
@@ -122,3 +129,54 @@ def test_demo_seeded_in_january_leaves_the_live_december_alone():
         wages = figures.wages_issued(year=2026, broker_ids=[jianming.pk])
         assert wages[jianming.pk] > Decimal("500000")
         assert PayrollRun.objects.filter(broker=jianming, month__year=2026).count() == 12
+
+
+def test_demo_has_claims_in_every_state():
+    with time_machine.travel(INSTANT, tick=False):
+        call_command("seed_demo", verbosity=0)
+    jianming, beijie, shilian = _broker("遂昌建明服装厂"), _broker("北界巧手来料加工中心"), _broker("石练机械来料加工厂")
+    year, month = dt.date(2025, 1, 1), dt.date(2026, 10, 1)  # the demo year; last month, for loan interest
+    claims = {(c.kind, c.broker_id or c.village_id, c.period_start, c.status): c for c in Claim.objects.all()}
+    assert set(Claim.objects.values_list("status", flat=True)) == set(Claim.Status.values)
+    villages = {v.name: v.pk for v in Jurisdiction.objects.filter(code__in=["331123101201", "331123102201",
+                                                                              "331123103201"])}
+    expected = {
+        (rules.BROKER_REWARD_GENERAL, jianming.pk, year, "computed"): Decimal("5000.00"),  # the second tier
+        (rules.BROKER_REWARD_GENERAL, beijie.pk, year, "approved"): Decimal("2000.00"),  # the first
+        (rules.BROKER_REWARD_MACHINERY, shilian.pk, year, "paid"): Decimal("2000.00"),
+        (rules.RELOCATION, jianming.pk, year, "computed"): Decimal("3000.00"),
+        (rules.NEW_PROFESSIONAL_VILLAGE, villages["大柘村"], year, "first_approved"): Decimal("30000.00"),
+        (rules.TOP_VILLAGES, villages["大柘村"], year, "approved"): Decimal("10000.00"),
+        (rules.TOP_VILLAGES, villages["淤溪村"], year, "computed"): Decimal("5000.00"),
+        (rules.TOP_VILLAGES, villages["苏村"], year, "computed"): Decimal("3000.00"),
+        # 100,000 of the 150,000 × 5‰; 北界's 50,000 × 5‰ for the month, then 19 of 31 days once repaid
+        (rules.LOAN_INTEREST, jianming.pk, month, "computed"): Decimal("500.00"),
+        (rules.LOAN_INTEREST, beijie.pk, month, "superseded"): Decimal("250.00"),
+        (rules.LOAN_INTEREST, beijie.pk, month, "rejected"): Decimal("153.23"),
+    }
+    assert {key: claims[key].amount for key in expected if key in claims} == expected
+    assert len(claims) == len(expected)
+
+    # four eyes on the 10,000: the auditor, then the administrator; the 30,000 waits for its second
+    first_village = claims[(rules.TOP_VILLAGES, villages["大柘村"], year, "approved")]
+    assert first_village.rank == 1 and first_village.needs_second_approval
+    assert (first_village.first_approved_by.username, first_village.approved_by.username) == ("auditor", "admin")
+    new_village = claims[(rules.NEW_PROFESSIONAL_VILLAGE, villages["大柘村"], year, "first_approved")]
+    assert new_village.first_approved_by.username == "auditor" and new_village.approved_by is None
+    # the replacement names the claim it replaces; the rejection has its reason
+    rejected = claims[(rules.LOAN_INTEREST, beijie.pk, month, "rejected")]
+    assert rejected.adjusts == claims[(rules.LOAN_INTEREST, beijie.pk, month, "superseded")]
+    assert rejected.reject_reason and rejected.rejected_by.username == "auditor"
+    # paid in a batch the finance bureau paid on the seeding day; the fund holds what is committed
+    paid = claims[(rules.BROKER_REWARD_MACHINERY, shilian.pk, year, "paid")]
+    assert paid.payment_batch.status == "paid" and paid.payment_batch.paid_on == dt.date(2026, 11, 18)
+    assert paid.approval_ledger is not None and paid.payment_ledger is not None
+    assert Fund.objects.get(year=2025).committed == Decimal("14000.00")  # 2,000 + 2,000 + 10,000
+    # every claim says why, with the records behind it
+    for claim in claims.values():
+        assert claim.sentence_zh and claim.sentence_en and claim.steps
+    reward = claims[(rules.BROKER_REWARD_GENERAL, jianming.pk, year, "computed")]
+    assert "797" in reward.sentence_zh and "308" in reward.sentence_zh
+    assert reward.evidence.filter(kind="worker").count() == 308
+    assert Evaluation.objects.filter(status="done").count() == 3  # the year, the month, the month again
+    assert AuditEvent.objects.filter(action="evaluate").count() == 3
