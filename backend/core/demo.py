@@ -126,6 +126,7 @@ def build_demo() -> list[DemoLogin]:
         DemoLogin("broker2", Role.BROKER_OWNER, f"{brokers[1].name} / general processing"),
         DemoLogin("broker3", Role.BROKER_OWNER, f"{brokers[2].name} / machinery processing"),
         DemoLogin("auditor", Role.AUDITOR, f"{federation.name} / subsidy auditor"),
+        DemoLogin("auditor2", Role.AUDITOR, f"{federation.name} / second approver (four eyes)"),
     ]
     _user("admin", Role.ADMIN, "管理员", is_staff=True, is_superuser=True)
     _user("firm", Role.FIRM_MEMBER, "陈经理", firm)
@@ -134,6 +135,7 @@ def build_demo() -> list[DemoLogin]:
     _user("broker2", Role.BROKER_OWNER, "叶巧云", brokers[1], phone="13905781002")
     _user("broker3", Role.BROKER_OWNER, "毛志强", brokers[2], phone="13905781003")
     _user("auditor", Role.AUDITOR, "郑审核", federation)
+    _user("auditor2", Role.AUDITOR, "钟复核", federation)
 
     tag_pool = [t.value for t in HouseholdTag]
     for index in range(60):

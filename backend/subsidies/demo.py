@@ -274,7 +274,7 @@ def _claims(users: dict[str, User], year: int, federation: Organisation) -> None
       villages, 遂昌建明's loan interest;
     - first approved: 大柘村's new-village award (30,000, above 5,000: waiting for a second approver);
     - approved: 北界's first-tier reward (2,000, one approver), the first village (10,000: the
-      auditor and then the administrator);
+      auditor and then the second auditor);
     - paid: 石练's machinery reward (2,000), in a payment batch the finance bureau paid today;
     - superseded and rejected: 北界's loan was repaid on the 20th of last month and the repayment
       recorded after a first run of the month; the re-run supersedes the full month's interest with
@@ -290,7 +290,7 @@ def _claims(users: dict[str, User], year: int, federation: Organisation) -> None
     if Evaluation.objects.filter(version=version, period=Evaluation.Period.YEAR, period_start=start,
                                  simulation=False).exists():
         return
-    auditor, admin = users["auditor"], users["admin"]
+    auditor, second = users["auditor"], users["auditor2"]
     today = timezone.localdate()
     _evaluate(auditor, version, Evaluation.Period.YEAR, start)
     month = last_month_start(today)
@@ -314,7 +314,7 @@ def _claims(users: dict[str, User], year: int, federation: Organisation) -> None
             review.approve(actor=auditor, claim_id=claim.pk)
     if first_village is not None:
         review.approve(actor=auditor, claim_id=first_village.pk)
-        review.approve(actor=admin, claim_id=first_village.pk)  # the second pair of eyes
+        review.approve(actor=second, claim_id=first_village.pk)  # the second pair of eyes
     if new_village is not None:
         review.approve(actor=auditor, claim_id=new_village.pk)
     if repaid is not None:
@@ -330,7 +330,8 @@ def build_subsidies_demo() -> None:
     """Needs the demo accounts (core.demo), the brokers' profiles, 大柘村's status and broker1's
     relocation (brokers.demo), and runs after the payments demo (its live months come first)."""
     users = {u.username: u for u in User.objects.filter(
-        username__in=["admin", "broker1", "broker2", "broker3", "auditor"]).select_related("organisation")}
+        username__in=["admin", "broker1", "broker2", "broker3", "auditor", "auditor2"]
+    ).select_related("organisation")}
     federation = users["auditor"].organisation
     year = demo_year()
     _loans(users, year)
