@@ -157,10 +157,10 @@ def test_demo_has_claims_in_every_state():
     assert {key: claims[key].amount for key in expected if key in claims} == expected
     assert len(claims) == len(expected)
 
-    # four eyes on the 10,000: the auditor, then the administrator; the 30,000 waits for its second
+    # four eyes on the 10,000: the auditor, then the second auditor; the 30,000 waits for its second
     first_village = claims[(rules.TOP_VILLAGES, villages["大柘村"], year, "approved")]
     assert first_village.rank == 1 and first_village.needs_second_approval
-    assert (first_village.first_approved_by.username, first_village.approved_by.username) == ("auditor", "admin")
+    assert (first_village.first_approved_by.username, first_village.approved_by.username) == ("auditor", "auditor2")
     new_village = claims[(rules.NEW_PROFESSIONAL_VILLAGE, villages["大柘村"], year, "first_approved")]
     assert new_village.first_approved_by.username == "auditor" and new_village.approved_by is None
     # the replacement names the claim it replaces; the rejection has its reason
