@@ -1,7 +1,7 @@
 """The demo county: a believable Suichang for `make run` and for trying the API by hand.
 
 Idempotent: every row is found by a natural key before it is created, so running it again
-changes nothing. Later issues add claims here."""
+changes nothing."""
 from __future__ import annotations
 
 import random
@@ -17,6 +17,7 @@ from brokers.demo import build_piecework_demo, last_month_start
 from brokers.models import HouseholdTag, Membership, WorkMode, Worker
 from orders.demo import build_orders_demo
 from payments.demo import build_payments_demo
+from subsidies.demo import build_subsidies_demo
 
 L = Jurisdiction.Level
 
@@ -165,4 +166,5 @@ def build_demo() -> list[DemoLogin]:
     build_orders_demo()  # the marketplace: the firm's orders in every state
     build_piecework_demo()  # bundles, rates, two months of piece logs, attendance, a dispute
     build_payments_demo()  # firm payments, last month's payroll closed and paid, this month's previewed
+    build_subsidies_demo()  # last year's wages, loans, villages; claims of Suichang's 2009 policy
     return logins
