@@ -15,7 +15,7 @@ from collections import Counter
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -239,20 +239,10 @@ class CountyYearPayouts:
         by_worker, by_batch = [], []
         if not brokers:
             return by_worker, by_batch
-        with transaction.atomic(), connection.cursor() as cursor:
-            # The planner estimates the (broker, worker) groups from the product of the columns'
-            # distinct values (about 1.5 million here for 113,000 real groups), so it would choose
-            # to sort the million rows (spilling to disk) rather than hash them: hashing is forced
-            # for this one statement, and JIT (compiling the plan costs more than it saves at this
-            # size) is off; both are set back afterwards (set_config(..., true) lasts until the
-            # end of the transaction otherwise).
-            cursor.execute("SELECT current_setting('enable_sort'), current_setting('jit')")
-            before = cursor.fetchone()
-            cursor.execute("SELECT set_config('enable_sort', 'off', true), set_config('jit', 'off', true)")
+        with connection.cursor() as cursor:
             cursor.execute(sql, [date(self.year, 12, 1), PayoutItem.Status.PAID, date(self.year, 1, 1),
                                  date(self.year + 1, 1, 1), brokers])
             rows = cursor.fetchall()
-            cursor.execute("SELECT set_config('enable_sort', %s, true), set_config('jit', %s, true)", list(before))
             for broker, worker, batch_id, total, december, by_worker_set in rows:
                 if by_worker_set:  # GROUPING(batch_id) = 1: the batch is aggregated away
                     by_worker.append((broker, worker, _fen(total), _fen(december)))
