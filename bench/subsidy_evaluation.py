@@ -33,7 +33,10 @@ payout batches carry no ledger postings (nullable; the evaluation does not read 
     .venv/bin/python bench/subsidy_evaluation.py --build-only     # build, time nothing
 
 It drops and recreates the database named by --db (default lailiao_bench) unless --keep, and
-never touches another. The results go to bench/results/subsidy_evaluation.json and .md.
+never touches another. The timed part runs in one transaction that is rolled back, on a scratch
+copy of the policy (the same rules), so every run is a first evaluation (claims created, evidence
+and flags written) and the database is left as built; run_evaluation's steps (the payouts read
+inside compute, compute, record, flags) are timed separately. The results go to bench/results/subsidy_evaluation.json and .md.
 """
 from __future__ import annotations
 
