@@ -693,6 +693,9 @@ def _insert(new_claims: list[tuple[Claim, list]]) -> None:
     if not new_claims:
         return
     claims = Claim.objects.bulk_create([claim for claim, _evidence in new_claims], batch_size=1000)
+    if connection.vendor == "postgresql":
+        _insert_evidence_unnest(claims, new_claims)
+        return
     rows = (ClaimEvidence(claim_id=claim.pk, kind=kind, object_id=object_id, amount=amount, note=(note or "")[:200])
             for claim, (_c, evidence) in zip(claims, new_claims) for kind, object_id, amount, note in evidence)
     batch = []
@@ -703,3 +706,31 @@ def _insert(new_claims: list[tuple[Claim, list]]) -> None:
             batch = []
     if batch:
         ClaimEvidence.objects.bulk_create(batch)
+
+
+def _insert_evidence_unnest(claims: list[Claim], new_claims: list[tuple[Claim, list]]) -> None:
+    """PostgreSQL: the evidence rows (50,000 for a county year) as INSERT ... SELECT FROM UNNEST of
+    one array per column, in batches, without a model instance per row: building and preparing
+    the instances was most of the time of recording (about 2 s of 3 at county scale)."""
+    table = ClaimEvidence._meta.db_table
+    sql = (f"INSERT INTO {table} (claim_id, kind, object_id, amount, note) "
+           "SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::bigint[], %s::numeric[], %s::varchar[])")
+    columns: tuple[list, list, list, list, list] = ([], [], [], [], [])
+
+    def flush() -> None:
+        if columns[0]:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, list(columns))
+            for column in columns:
+                column.clear()
+
+    for claim, (_c, evidence) in zip(claims, new_claims):
+        for kind, object_id, amount, note in evidence:
+            columns[0].append(claim.pk)
+            columns[1].append(str(kind))
+            columns[2].append(object_id)
+            columns[3].append(amount)
+            columns[4].append((note or "")[:200])
+            if len(columns[0]) >= EVIDENCE_BATCH:
+                flush()
+    flush()
