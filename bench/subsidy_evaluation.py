@@ -33,7 +33,10 @@ payout batches carry no ledger postings (nullable; the evaluation does not read 
     .venv/bin/python bench/subsidy_evaluation.py --build-only     # build, time nothing
 
 It drops and recreates the database named by --db (default lailiao_bench) unless --keep, and
-never touches another. The results go to bench/results/subsidy_evaluation.json and .md.
+never touches another. The timed part runs in one transaction that is rolled back, on a scratch
+copy of the policy (the same rules), so every run is a first evaluation (claims created, evidence
+and flags written) and the database is left as built; run_evaluation's steps (the payouts read
+inside compute, compute, record, flags) are timed separately. The results go to bench/results/subsidy_evaluation.json and .md.
 """
 from __future__ import annotations
 
@@ -364,9 +367,58 @@ def explain(sql: str) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
+class _Timed:
+    """Seconds spent in some module functions while it is on, by label: run_evaluation's steps
+    (compute, record, flag_claims, and the one read of the county year's payouts inside compute)
+    timed where they run, without changing the code measured."""
+
+    def __init__(self, targets: dict[str, tuple[object, str]]):
+        self.targets, self.seconds, self.saved = targets, {}, {}
+
+    def __enter__(self):
+        for label, (owner, name) in self.targets.items():
+            original = getattr(owner, name)
+            self.saved[label] = (owner, name, original)
+
+            def timed(*args, _original=original, _label=label, **kwargs):
+                started = time.perf_counter()
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    self.seconds[_label] = round(self.seconds.get(_label, 0) + time.perf_counter() - started, 3)
+            setattr(owner, name, timed)
+        return self
+
+    def __exit__(self, *exc):
+        for owner, name, original in self.saved.values():
+            setattr(owner, name, original)
+
+
+class _RolledBack(Exception):
+    pass
+
+
 def evaluate(year: int, profile: bool = False) -> dict:
-    """compute() alone (twice: cold and warm), then run_evaluation on a queued evaluation, then
-    the same evaluation again (a re-run: nothing changes, nothing is duplicated)."""
+    """The measurements, in one transaction rolled back at the end, so that the database is left as
+    built (with --keep every run measures a first evaluation, claims created, evidence and flags
+    written, and another user of the database sees nothing of it). The commit of the writes is
+    therefore not timed (a few hundred milliseconds of WAL flush)."""
+    from django.db import transaction
+
+    out: dict = {}
+    try:
+        with transaction.atomic():
+            _evaluate(year, profile, out)
+            raise _RolledBack
+    except _RolledBack:
+        pass
+    return out
+
+
+def _evaluate(year: int, profile: bool, out: dict) -> None:
+    """compute() alone (twice: cold and warm), then run_evaluation on a queued evaluation (its steps
+    timed: compute, record, flags), then the same evaluation again (a re-run: nothing changes,
+    nothing is duplicated), then a month of loan interest."""
     from subsidies.models import Claim, ClaimEvidence, Evaluation, PolicyVersion, RiskFlag
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -381,10 +433,21 @@ def evaluate(year: int, profile: bool = False) -> dict:
     county = Jurisdiction.objects.get(code=COUNTY)
     policy = (Policy.objects.filter(jurisdiction=county).order_by("pk").first()
               or suichang.load(county=county, code=suichang.CODE))
+    from payments import figures
+    from subsidies.services import flags
+
+    existing = Claim.objects.filter(policy=policy, period_start=date(year, 1, 1)).count()
+    # a scratch copy of the policy (the same rules and parameters: suichang.load), so that the
+    # first run is a first evaluation (claims created, evidence and flags written) even when the
+    # county's policy was evaluated before in this database, and no row another user of the
+    # database holds is locked; rolled back with the rest
+    policy = suichang.load(county=county, code=f"bench-{os.getpid()}-{time.time_ns()}")
+    out["policy_evaluated_before"] = {"code": Policy.objects.filter(jurisdiction=county).order_by("pk").first().code,
+                                      "claims": existing}
     version = policy.versions.get(status=PolicyVersion.Status.ACTIVE)
     start = date(year, 1, 1)
-    out: dict = {"policy": policy.code, "version": version.number, "period_start": str(start),
-                 "claims_before": Claim.objects.filter(version=version).count()}  # 0 unless --keep reran
+    out.update({"policy": policy.code, "version": version.number, "period_start": str(start),
+                "claims_before": Claim.objects.filter(version=version).count()})  # 0: the runs are rolled back
     for label in ("compute_cold_s", "compute_warm_s"):
         started = time.perf_counter()
         with CaptureQueriesContext(connection) as queries:
@@ -402,13 +465,16 @@ def evaluate(year: int, profile: bool = False) -> dict:
         queued = Evaluation.objects.create(version=version, period=Evaluation.Period.YEAR, period_start=start)
         started = time.perf_counter()
         profiler = cProfile.Profile() if profile and label == "run_evaluation_s" else None
-        with CaptureQueriesContext(connection) as queries:
+        steps = _Timed({"compute": (evaluation, "compute"), "payouts_read": (figures.CountyYearPayouts, "_load"),
+                        "record": (evaluation, "record"), "flags": (flags, "flag_claims")})
+        with CaptureQueriesContext(connection) as queries, steps:
             if profiler:
                 profiler.enable()
             done = evaluation.run_evaluation(queued.pk)
             if profiler:
                 profiler.disable()
         out[label] = round(time.perf_counter() - started, 3)
+        out[label.replace("_s", "_steps_s")] = steps.seconds
         if profiler:
             text = io.StringIO()
             pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(35)
@@ -434,7 +500,6 @@ def evaluate(year: int, profile: bool = False) -> dict:
     done = evaluation.run_evaluation(queued.pk)
     out["month_run_evaluation_s"] = round(time.perf_counter() - started, 3)
     out["month_counts"] = Evaluation.objects.get(pk=done.pk).counts
-    return out
 
 
 def write(result: dict) -> None:
@@ -447,7 +512,9 @@ def write(result: dict) -> None:
         f"machine: {m['cores']} cores, {m['ram_gib']} GiB, {m['platform']}, PostgreSQL {m['postgresql']}",
         f"command: `{result['command']}`",
         "load average before the run (a shared machine): "
-        + ", ".join(f"{x:.1f}" for x in result["load_average_before"]),
+        + ", ".join(f"{x:.1f}" for x in result["load_average_before"])
+        + ("; after: " + ", ".join(f"{x:.1f}" for x in result["load_average_after"])
+           if result.get("load_average_after") else ""),
         f"built in {result.get('build_s', 'n/a')} s (not rebuilt: --keep)" if result.get("kept") else
         f"built in {result['build_s']} s",
         "",
@@ -461,7 +528,9 @@ def write(result: dict) -> None:
             f"| compute() alone, cold | {e['compute_cold_s']} |",
             f"| compute() alone, warm | {e['compute_warm_s']} |",
             f"| run_evaluation (claims, evidence, flags written) | **{e['run_evaluation_s']}** |",
+            *[f"| — of it {k} | {v} |" for k, v in e.get("run_evaluation_steps_s", {}).items()],
             f"| run_evaluation again (nothing changed) | {e['rerun_evaluation_s']} |",
+            *[f"| — of it {k} | {v} |" for k, v in e.get("rerun_evaluation_steps_s", {}).items()],
             f"| run_evaluation, one month of loan interest | {e['month_run_evaluation_s']} |",
             "",
             f"proposals: {e['proposals']:,} {e['proposals_by_kind']}; claims: {e['claims']:,}; "
@@ -513,6 +582,7 @@ def main() -> None:
                      indent=2, ensure_ascii=False))
     if not args.build_only:
         result["evaluation"] = evaluate(args.year, profile=args.profile)
+        result["load_average_after"] = os.getloadavg()
         print(json.dumps(result["evaluation"], indent=2, ensure_ascii=False))
     if not args.no_write:
         write(result)

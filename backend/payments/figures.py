@@ -15,13 +15,14 @@ from collections import Counter
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import Jurisdiction
 from core.money import AMOUNT_QUANTUM
 
-from .models import InvoiceLine, PayoutItem
+from .models import InvoiceLine, PayoutBatch, PayoutItem, PayrollRun
 
 
 def _fen(value) -> Decimal:
@@ -170,3 +171,122 @@ def wages_and_workers_by_village(*, year: int, county_id: int | None = None) -> 
         items = items.filter(worker__village__county_id=county_id)
     rows = items.values("worker__village_id").annotate(t=Sum("amount"), n=Count("worker_id", distinct=True))
     return {r["worker__village_id"]: (_fen(r["t"]), r["n"]) for r in rows}
+
+
+# --- one pass over a county year's payouts (the subsidy evaluation and its risk flags) ----------
+
+class CountyYearPayouts:
+    """A county year's paid payout items, read once and shared by everything that needs them
+    (wages and workers per broker, the batches, the villages' figures, the risk flags): at county
+    scale (a million payout items) each pass over them costs seconds, so there is one.
+
+    Read lazily on first use, in two queries over the payouts: the (broker, worker) and (broker,
+    batch) sums of the county's brokers (one GROUPING SETS scan on PostgreSQL, two grouped queries
+    elsewhere), and what brokers outside the county paid the workers living in it (rare, so a
+    filtered read). The county's brokers are filtered by their ids (one small query) rather than
+    by joining their jurisdiction into the scan, and the county's workers (with their village and
+    national ID) are one query too.
+
+    - `by_worker`: [(broker, worker, paid in the year, of it in December)] for every broker of the
+      county and every worker it paid, and for every other broker that paid a worker living in it;
+    - `by_batch`: [(broker, batch, paid in the year)] for the county's brokers;
+    - `county_brokers`: the ids of the county's organisations;
+    - `residents`: {worker id: (village id, national ID)} of the workers living in the county.
+
+    The same figures as `paid_by_broker_worker`, `wages_issued_by_batch` and
+    `wages_and_workers_by_village` give for the county (the per-village ones follow from the
+    rows whose worker lives in the county, whoever the broker)."""
+
+    def __init__(self, *, year: int, county_id: int):
+        self.year, self.county_id = year, county_id
+        self._read = False
+
+    def _load(self) -> None:
+        if self._read:
+            return
+        from accounts.models import Organisation
+        from brokers.models import Worker
+
+        self.county_brokers = frozenset(Organisation.objects.filter(jurisdiction__county_id=self.county_id)
+                                        .values_list("pk", flat=True))
+        self.residents = {pk: (village, national_id) for pk, village, national_id in
+                          Worker.objects.filter(village__county_id=self.county_id)
+                          .values_list("pk", "village_id", "national_id")}
+        brokers = sorted(self.county_brokers)
+        if connection.vendor == "postgresql":
+            by_worker, by_batch = self._grouping_sets(brokers)
+        else:
+            by_worker, by_batch = self._grouped(brokers)
+        december = date(self.year, 12, 1)
+        outside = (_paid_in(self.year).filter(worker__village__county_id=self.county_id)
+                   .exclude(batch__run__broker_id__in=brokers)
+                   .values("batch__run__broker_id", "worker_id")
+                   .annotate(t=Sum("amount"), d=Sum("amount", filter=Q(paid_on__gte=december)))
+                   .values_list("batch__run__broker_id", "worker_id", "t", "d"))
+        by_worker += [(b, w, _fen(t), _fen(d)) for b, w, t, d in outside]
+        by_worker.sort(key=lambda row: (row[0], row[1]))
+        by_batch.sort(key=lambda row: (row[0], row[1]))
+        self._by_worker, self._by_batch, self._read = by_worker, by_batch, True
+
+    def _grouping_sets(self, brokers: list[int]) -> tuple[list, list]:
+        item, batch, run = PayoutItem._meta.db_table, PayoutBatch._meta.db_table, PayrollRun._meta.db_table
+        sql = f"""
+            SELECT r.broker_id, i.worker_id, i.batch_id, sum(i.amount),
+                   sum(i.amount) FILTER (WHERE i.paid_on >= %s), GROUPING(i.batch_id)
+            FROM {item} i JOIN {batch} b ON b.id = i.batch_id JOIN {run} r ON r.id = b.run_id
+            WHERE i.status = %s AND i.paid_on >= %s AND i.paid_on < %s AND r.broker_id = ANY(%s)
+            GROUP BY GROUPING SETS ((r.broker_id, i.worker_id), (r.broker_id, i.batch_id))"""
+        by_worker, by_batch = [], []
+        if not brokers:
+            return by_worker, by_batch
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [date(self.year, 12, 1), PayoutItem.Status.PAID, date(self.year, 1, 1),
+                                 date(self.year + 1, 1, 1), brokers])
+            rows = cursor.fetchall()
+            for broker, worker, batch_id, total, december, by_worker_set in rows:
+                if by_worker_set:  # GROUPING(batch_id) = 1: the batch is aggregated away
+                    by_worker.append((broker, worker, _fen(total), _fen(december)))
+                else:
+                    by_batch.append((broker, batch_id, _fen(total)))
+        return by_worker, by_batch
+
+    def _grouped(self, brokers: list[int]) -> tuple[list, list]:
+        items = _paid_in(self.year, broker_ids=brokers)
+        by_worker = [(b, w, _fen(t), _fen(d)) for b, w, t, d in
+                     items.values("batch__run__broker_id", "worker_id")
+                     .annotate(t=Sum("amount"), d=Sum("amount", filter=Q(paid_on__gte=date(self.year, 12, 1))))
+                     .values_list("batch__run__broker_id", "worker_id", "t", "d")]
+        by_batch = [(b, batch_id, _fen(t)) for b, batch_id, t in
+                    items.values("batch__run__broker_id", "batch_id").annotate(t=Sum("amount"))
+                    .values_list("batch__run__broker_id", "batch_id", "t")]
+        return by_worker, by_batch
+
+    @property
+    def by_worker(self) -> list[tuple[int, int, Decimal, Decimal]]:
+        self._load()
+        return self._by_worker
+
+    @property
+    def by_batch(self) -> list[tuple[int, int, Decimal]]:
+        self._load()
+        return self._by_batch
+
+    def county_by_worker(self) -> list[tuple[int, int, Decimal]]:
+        """(broker, worker, paid) of the county's brokers: `paid_by_broker_worker(county_id=...)`."""
+        self._load()
+        return [(b, w, paid) for b, w, paid, _d in self._by_worker if b in self.county_brokers]
+
+    def wages_and_workers_by_village(self) -> dict[int, tuple[Decimal, int]]:
+        """`wages_and_workers_by_village(county_id=...)` from the rows already read: the wages paid
+        to the workers living in each village, whoever the broker, and how many distinct workers."""
+        self._load()
+        wages: dict[int, Decimal] = {}
+        workers: dict[int, set[int]] = {}
+        for _broker, worker, paid, _december in self._by_worker:
+            resident = self.residents.get(worker)
+            if resident is None or resident[0] is None:
+                continue
+            village = resident[0]
+            wages[village] = wages.get(village, Decimal("0.00")) + paid
+            workers.setdefault(village, set()).add(worker)
+        return {v: (_fen(wages[v]), len(workers[v])) for v in wages}

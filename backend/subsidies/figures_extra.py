@@ -10,20 +10,9 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Q, Sum
-
 from brokers.models import Dispute, Worker
-from core.money import AMOUNT_QUANTUM
+from payments import figures
 from payments.models import PayoutItem
-
-
-def _fen(value) -> Decimal:
-    return Decimal(value or 0).quantize(AMOUNT_QUANTUM)  # SQLite sums decimals as floats
-
-
-def _paid_in(year: int):
-    return PayoutItem.objects.filter(status=PayoutItem.Status.PAID, paid_on__gte=date(year, 1, 1),
-                                     paid_on__lt=date(year + 1, 1, 1))
 
 
 class WorkerPay(NamedTuple):
@@ -38,23 +27,22 @@ class WorkerPay(NamedTuple):
     december: Decimal
 
 
-def pay_by_worker(*, year: int, county_id: int) -> list[WorkerPay]:
+def pay_by_worker(*, year: int, county_id: int, payouts: figures.CountyYearPayouts | None = None) -> list[WorkerPay]:
     """Every (broker, worker) pay of the year where the broker is in the county or the worker
     lives in it: the county's brokers' workers, and what any other broker paid the county's
-    people. One grouped query on integer keys, one pass over the year's payouts (no sub-plan per
-    payout item); a broker's wages issued and December's are the sums of its rows. The national
-    IDs come from the county's workers (one query), and those of workers living elsewhere by id."""
-    rows = list(_paid_in(year).filter(Q(batch__run__broker__jurisdiction__county_id=county_id)
-                                      | Q(worker__village__county_id=county_id))
-                .values("batch__run__broker_id", "worker_id")
-                .annotate(t=Sum("amount"), d=Sum("amount", filter=Q(paid_on__gte=date(year, 12, 1))))
-                .values_list("batch__run__broker_id", "worker_id", "t", "d"))
-    ids = dict(Worker.objects.filter(village__county_id=county_id).values_list("pk", "national_id"))
+    people. The rows are `payments.figures.CountyYearPayouts` (one pass over the year's payouts,
+    shared with the evaluation when it passes `payouts`); a broker's wages issued and December's
+    are the sums of its rows. The national IDs come from the county's workers (read with the
+    payouts), and those of workers living elsewhere by id."""
+    if payouts is None or (payouts.year, payouts.county_id) != (year, county_id):
+        payouts = figures.CountyYearPayouts(year=year, county_id=county_id)
+    rows = payouts.by_worker
+    ids = {pk: national_id for pk, (_village, national_id) in payouts.residents.items()}
     elsewhere = sorted({worker for _broker, worker, _t, _d in rows if worker not in ids})
     for start in range(0, len(elsewhere), 5000):
         ids.update(Worker.objects.filter(pk__in=elsewhere[start:start + 5000]).values_list("pk", "national_id"))
-    return [WorkerPay(broker, worker, ids[worker].upper() if ids.get(worker) else f"worker:{worker}", _fen(total),
-                      _fen(december)) for broker, worker, total, december in rows]
+    return [WorkerPay(broker, worker, ids[worker].upper() if ids.get(worker) else f"worker:{worker}", total,
+                      december) for broker, worker, total, december in rows]
 
 
 def batches_paid_in_month(*, year: int, month: int, broker_ids) -> dict[int, list[int]]:

@@ -43,7 +43,7 @@ REWARD_KINDS = (rules.BROKER_REWARD_GENERAL, rules.BROKER_REWARD_MACHINERY)
 Code = RiskFlag.Code
 
 
-def flag_claims(evaluation: Evaluation) -> int:
+def flag_claims(evaluation: Evaluation, *, payouts: figures.CountyYearPayouts | None = None) -> int:
     """Add the risk flags of the claims this evaluation created (set-based); returns how many.
 
     Which claims get which flag:
@@ -52,12 +52,13 @@ def flag_claims(evaluation: Evaluation) -> int:
     - every claim with a broker as beneficiary: open worker disputes at the broker;
     - loan-interest claims: the loan registered after its start.
     A claim already carrying a flag of a code is not flagged again with it (running twice adds
-    nothing)."""
+    nothing). `payouts`: the county year's payouts the evaluation already read (run_evaluation
+    passes them so the year is read once); read here when not given."""
     claims = list(evaluation.claims.select_related("rule", "loan").order_by("id"))
     if not claims:
         return 0
     found: list[RiskFlag] = []
-    found += _reward_flags([c for c in claims if c.kind in REWARD_KINDS and c.broker_id])
+    found += _reward_flags([c for c in claims if c.kind in REWARD_KINDS and c.broker_id], payouts)
     found += _dispute_flags([c for c in claims if c.broker_id])
     found += _loan_flags([c for c in claims if c.loan_id])
     existing = set(RiskFlag.objects.filter(claim__evaluation=evaluation).values_list("claim_id", "code"))
@@ -81,7 +82,7 @@ def _tiers_met(outcome: rules.Outcome) -> list[int]:
             if step.label.startswith("tier_") and step.label.endswith("_met") and step.result]
 
 
-def _reward_flags(claims: list[Claim]) -> list[RiskFlag]:
+def _reward_flags(claims: list[Claim], payouts: figures.CountyYearPayouts | None = None) -> list[RiskFlag]:
     flags: list[RiskFlag] = []
     by_year: dict[tuple[int, int], list[Claim]] = defaultdict(list)  # (year, county): one, in practice
     for claim in claims:
@@ -93,7 +94,7 @@ def _reward_flags(claims: list[Claim]) -> list[RiskFlag]:
     for (year, county_id), year_claims in sorted(by_year.items()):
         claim_brokers = {c.broker_id for c in year_claims}
         broker_ids = sorted(claim_brokers)
-        pays = figures_extra.pay_by_worker(year=year, county_id=county_id)
+        pays = figures_extra.pay_by_worker(year=year, county_id=county_id, payouts=payouts)
         fee_basis = any(params_of[c.rule_id]["wages_basis"] == "processing_fee_income" for c in year_claims)
         fees = figures.processing_fee_income(year=year, broker_ids=broker_ids) if fee_basis else {}
         own: dict[int, dict[int, Decimal]] = defaultdict(dict)  # broker -> worker -> paid
