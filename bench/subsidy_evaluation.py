@@ -354,7 +354,7 @@ def machine(cursor) -> dict[str, str]:
 def slowest(queries, n: int = 6) -> list[dict]:
     """The `n` slowest queries captured, with their time and the first characters of their SQL."""
     rows = sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:n]
-    return [{"s": round(float(q["time"]), 3), "sql": q["sql"]} for q in rows]
+    return [{"s": round(float(q["time"]), 3), "sql": q["sql"][:2000]} for q in rows]  # long IN lists and bulk inserts cut
 
 
 def explain(sql: str) -> str:
