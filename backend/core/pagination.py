@@ -1,5 +1,6 @@
 """Cursor pagination everywhere: stable under inserts and cheap on big tables (no OFFSET)."""
 from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 
 from .errors import ValidationFailed
@@ -19,6 +20,22 @@ class IdCursorPagination(CursorPagination):
             raise ValidationFailed(_("Give page_size as a whole number from 1 to %(max)d.") % {
                 "max": self.max_page_size}, field=self.page_size_query_param)
         return int(value)
+
+    def decode_cursor(self, request):
+        """A cursor is only ever one of our `next`/`previous` links. Anything else (not base64, or a
+        position that is not an id: `p=abc` once reached the database as a 500) is a 400 naming
+        `cursor`, never a 404 or a server error."""
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound:
+            cursor = False
+        position = getattr(cursor, "position", None)
+        if cursor is False or (position is not None and not (position.lstrip("-").isascii()
+                                                              and position.lstrip("-").isdigit()
+                                                              and len(position) <= 20)):
+            raise ValidationFailed(_("This page link is not valid: start again from the first page."),
+                                   field=self.cursor_query_param, code="invalid_cursor")
+        return cursor
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)

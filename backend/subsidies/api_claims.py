@@ -458,9 +458,11 @@ class PaymentBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         batch = self.get_object()
         content = review.bank_file(batch)
         # a GET that hands the county's payees and accounts out of the system is an action of record
-        audit.record(actor=request.user, action=AuditEvent.Action.EXPORT, object_type="payment_batch",
-                     object_id=batch.pk, county_id=batch.county_id,
-                     after={"format": "bank_csv", "claims": batch.claims.count(), "total": str(batch.total)})
+        # (a HEAD hands nothing out, and an event could never be taken back)
+        if request.method == "GET":
+            audit.record(actor=request.user, action=AuditEvent.Action.EXPORT, object_type="payment_batch",
+                         object_id=batch.pk, county_id=batch.county_id,
+                         after={"format": "bank_csv", "claims": batch.claims.count(), "total": str(batch.total)})
         response = HttpResponse(content, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = content_disposition_header(True, f"subsidies-batch-{batch.pk}.csv")
         return protect_download(response, sandbox=True)

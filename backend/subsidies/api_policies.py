@@ -179,7 +179,7 @@ class _ClaimExport(GenericAPIView):
         used = {name: request.query_params[name] for name in EXPORT_FILTERS if name in request.query_params}
         county = None if request.user.is_admin_role else county_id_of(request.user)
         content = exports.export_claims(actor=request.user, queryset=claims, fmt=self.fmt, filters=used,
-                                        county_id=county)
+                                        county_id=county, record=request.method == "GET")
         response = HttpResponse(content, content_type=EXPORT_TYPES[self.fmt])
         filename = f"claims-{timezone.localdate().isoformat()}.{self.fmt}"
         response["Content-Disposition"] = content_disposition_header(True, filename)

@@ -204,14 +204,17 @@ FORMATS = {"xlsx", "csv"}
 
 @transaction.atomic
 def export_claims(*, actor, queryset: QuerySet[Claim], fmt: str, filters: dict[str, Any],
-                  county_id: int | None) -> bytes:
+                  county_id: int | None, record: bool = True) -> bytes:
     """Build the file and record the export (action `export`, object "claims" 0: a set, whose
     ids, filters and format are in `after`), in one transaction: what the event lists is
-    exactly what the file holds."""
+    exactly what the file holds. `record=False` for a HEAD request, which hands nothing out (the
+    trail is append-only: an event for it could never be taken back)."""
     if fmt not in FORMATS:
         raise ValueError(fmt)
     claims = _claims(queryset)
     content = _xlsx(claims, _evidence(claims, queryset)) if fmt == "xlsx" else _csv(claims)
+    if not record:
+        return content
     audit.record(actor=actor, action=AuditEvent.Action.EXPORT, object_type="claims", object_id=0, county_id=county_id,
                  after={"format": fmt, "filters": filters, "count": len(claims),
                         "claims": [claim.pk for claim in claims],

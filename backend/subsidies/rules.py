@@ -232,6 +232,8 @@ def _decimal(value: Any) -> Decimal:
     elif isinstance(value, int):
         number = Decimal(value)
     elif isinstance(value, str):
+        if "e" in value.lower():  # "1e3" would be stored as "1E+3": a parameter is written out in full
+            raise _Bad("not_a_number", "must be a number written out in full, without an exponent")
         try:
             number = Decimal(value.strip())
         except InvalidOperation:

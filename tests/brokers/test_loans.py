@@ -144,7 +144,7 @@ def test_the_date_bounds_are_inclusive(personas, clock):
     # today 2026-06-15: starts from 7,320 days back (2006-05-31) to 366 ahead (2027-06-16); repaid by
     # 10,980 days ahead (2056-07-07)
     assert register(personas.broker, start="2006-05-31", end="2006-06-01").status_code == 201
-    assert register(personas.broker, start="2027-06-16", end="2056-07-07").status_code == 201
+    assert register(personas.broker, start="2027-06-16", end="2056-07-07", contract_number="SC-2027-001").status_code == 201
 
 
 def test_a_json_principal_must_be_text(personas, clock):
@@ -241,8 +241,24 @@ def test_a_loan_is_found_only_under_its_own_broker(personas, loans):
 
 def test_the_lists_read_a_fixed_number_of_queries(personas, loans, django_assert_max_num_queries):
     for n in range(5):
-        register(personas.broker, fmt="json", lender=f"银行{n}")
+        register(personas.broker, fmt="json", lender=f"银行{n}", contract_number=f"SC-2026-{n:03d}")
     with django_assert_max_num_queries(4):
         assert len(client(personas.broker).get(MINE).json()["results"]) == 6
     with django_assert_max_num_queries(6):
         assert len(client(personas.auditor).get(f"/api/brokers/{personas.broker_org.pk}/loans/").json()["results"]) == 6
+
+
+def test_a_loan_is_registered_once(personas, clock):
+    """A resend, or the same contract entered again, would earn its interest subsidy twice: the
+    same contract number, or without one the same lender, principal and start, is a 409."""
+    assert register(personas.broker, fmt="json").status_code == 201
+    again = register(personas.broker, fmt="json")
+    assert again.status_code == 409 and again.json()["code"] == "loan_already_registered"
+    assert register(personas.broker, fmt="json", lender="中国农业银行遂昌支行").json()["code"] == \
+        "loan_already_registered"  # the same contract number
+    other = register(personas.broker, fmt="json", contract_number="", start="2026-06-01")
+    assert other.status_code == 201, other.content
+    assert register(personas.broker, fmt="json", contract_number="", start="2026-06-01").json()["code"] == \
+        "loan_already_registered"  # no number: the same lender, principal and start
+    assert register(personas.rival_broker, fmt="json").status_code == 201  # another broker's own loan
+    assert Loan.objects.count() == 3

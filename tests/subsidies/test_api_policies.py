@@ -337,6 +337,13 @@ def test_who_exports_which_claims(personas, claims, name, fmt):
     assert (event.actor, event.after["format"], event.after["claims"]) == (personas.users()[name], fmt, expected)
 
 
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_a_head_request_hands_nothing_out_and_records_no_export(personas, claims, fmt):
+    response = client(personas.auditor).head(f"/api/subsidies/exports/claims.{fmt}")
+    assert response.status_code == 200 and not response.content
+    assert not AuditEvent.objects.filter(action="export").exists()
+
+
 def test_export_filters(personas, claims, world):
     auditor = client(personas.auditor)
     get = lambda query: csv_ids(auditor.get(f"/api/subsidies/exports/claims.csv?{query}"))  # noqa: E731

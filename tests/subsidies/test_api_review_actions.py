@@ -171,6 +171,7 @@ def test_a_payment_batch_is_opened_exported_and_paid(auditor, world):
     assert "attachment" in export["Content-Disposition"]
     text = export.content.decode("utf-8-sig")
     assert "建明服装厂" in text and "2000.00" in text
+    assert auditor.head(f"{API}/payment-batches/{batch['id']}/bank-file/").status_code == 200  # not an export
     exported = auditor.get(f"{API}/audit/?object_type=payment_batch&object_id={batch['id']}&action=export").json()
     assert [(e["action"], e["after"]["format"], e["after"]["total"]) for e in exported["results"]
             if e["after"].get("format") == "bank_csv"] == [("export", "bank_csv", "2000.00")]

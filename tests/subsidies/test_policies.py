@@ -105,6 +105,15 @@ def test_editing_a_draft_records_before_and_after(personas, draft):
     assert (event.object_type, event.object_id) == ("policy_version", draft.pk)
 
 
+def test_a_drafts_budget_is_at_most_what_a_years_budget_may_be(personas, draft):
+    policies.edit_draft(actor=personas.auditor, version_id=draft.pk, data={"annual_budget": D("100000000.00")})
+    with pytest.raises(ValidationFailed) as refused:
+        policies.edit_draft(actor=personas.auditor, version_id=draft.pk, data={"annual_budget": D("100000000.01")})
+    assert list(refused.value.fields) == ["annual_budget"]
+    draft.refresh_from_db()
+    assert draft.annual_budget == D("100000000.00")
+
+
 @pytest.mark.parametrize("field, value", [("annual_budget", D("-1")), ("annual_budget", D("1.005")),
                                           ("second_approval_over", D("-0.01"))])
 def test_a_draft_refuses_negative_or_too_precise_amounts(personas, draft, field, value):

@@ -189,6 +189,20 @@ def test_a_case_claim_needs_its_amount_and_its_author_approves_neither_step(worl
     assert event.before["amount"] is None and event.after["amount"] == "30000.50"
 
 
+def test_a_case_amount_has_one_author(world):
+    """A colleague cannot overwrite the amount: the first author, who did enter one, would then be
+    free to approve it. The author herself may correct it while it is computed."""
+    claim = world.claim(amount=None, is_case=True)
+    review.enter_case_amount(actor=world.p.auditor, claim_id=claim.pk, amount=D("1234.56"), reason="决定")
+    with pytest.raises(DomainError) as exc:
+        review.enter_case_amount(actor=world.second, claim_id=claim.pk, amount=D("1234.57"), reason="改")
+    assert exc.value.status_code == 409 and refused(exc) == "case_amount_entered_by_other"
+    corrected = review.enter_case_amount(actor=world.p.auditor, claim_id=claim.pk, amount=D("1234.50"), reason="更正")
+    assert (corrected.amount, corrected.case_entered_by) == (D("1234.50"), world.p.auditor)
+    with pytest.raises(Forbidden):
+        review.approve(actor=world.p.auditor, claim_id=claim.pk)
+
+
 def test_only_a_case_claims_amount_is_entered(world):
     claim = world.claim()
     with pytest.raises(DomainError) as exc:

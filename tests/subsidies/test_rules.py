@@ -376,7 +376,9 @@ def test_validate_parameters_lists_every_bad_field_at_once():
     (GENERAL, {"tier_1_workers_over": True}, "tier_1_workers_over"),
     (GENERAL, {"tier_1_workers_over": -3}, "tier_1_workers_over"),
     (GENERAL, {"tier_1_amount": "2000.001"}, "tier_1_amount"),  # money is to the fen
-    (GENERAL, {"tier_1_amount": "1e30"}, "tier_1_amount"),  # more than an amount column holds
+    (GENERAL, {"tier_1_amount": "1e30"}, "tier_1_amount"),  # an exponent, and more than an amount column holds
+    (GENERAL, {"tier_1_amount": "1e3"}, "tier_1_amount"),  # written out in full, or it is stored as "1E+3"
+    (GENERAL, {"tier_1_amount": "Infinity"}, "tier_1_amount"),
     (GENERAL, {"tier_1_workers_over": "²"}, "tier_1_workers_over"),
     (GENERAL, {"tier_1_wages_over": None}, "tier_1_wages_over"),
     (GENERAL, {"tier_2_wages_over": "100000"}, "tier_2_wages_over"),  # tiers must rise

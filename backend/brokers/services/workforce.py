@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Jurisdiction, Role, User
+from accounts.models import Jurisdiction, Organisation, Role, User
 from core.bounds import check_date_within, days_from_today
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.uploads import JPEG, PDF, PNG, check_upload, download_name, stored_name
@@ -120,6 +120,17 @@ def loan_add(*, actor: User, data: dict[str, Any], contract=None) -> Loan:
         check_date_within(end, field="end", latest=days_from_today(LOAN_END_MAX_DAYS_AHEAD))
     values = {field: data[field] for field in LOAN_FIELDS if field in data}
     values.update(lender=str(data["lender"]).strip(), principal=principal)
+    # One loan, one registration: a resend or a second entry of the same contract would earn its
+    # interest subsidy twice. Under the broker's row lock, so two concurrent posts cannot both pass.
+    Organisation.objects.select_for_update().filter(pk=broker_id).first()
+    number = str(values.get("contract_number") or "").strip()
+    same = Loan.objects.filter(broker_id=broker_id)
+    same = same.filter(contract_number=number) if number else \
+        same.filter(lender=values["lender"], principal=principal, start=start)
+    existing = same.order_by("id").first()
+    if existing is not None:
+        raise Conflict(_("This loan is registered already (loan %(id)s): a loan is registered once."),
+                       params={"id": existing.pk}, code="loan_already_registered")
     loan = Loan(broker_id=broker_id, registered_by=actor, registered_at=timezone.now(), **values)
     if contract is not None:
         kind = check_upload(contract, kinds=LOAN_CONTRACT_KINDS, max_bytes=settings.ATTACHMENT_MAX_BYTES,

@@ -30,6 +30,7 @@ from . import audit
 ACTIVATE_MAX_DAYS_BACK = 20 * 366
 ACTIVATE_MAX_DAYS_AHEAD = 366
 DRAFT_FIELDS = ("annual_budget", "second_approval_over", "note")
+BUDGET_MAX = Decimal("100000000")  # yuan: a year's fund, as `PUT /api/subsidies/budget/` allows
 NOTE_MAX_LENGTH = 500
 
 
@@ -126,6 +127,9 @@ def edit_draft(*, actor, version_id: int, data: dict[str, Any]) -> PolicyVersion
                 raise ValidationFailed(_("At most %(n)d characters.") % {"n": NOTE_MAX_LENGTH}, field=field)
         else:
             value = _check_amount(value, field)
+            if field == "annual_budget" and value > BUDGET_MAX:  # what a year's budget may be (docs/api.md)
+                raise ValidationFailed(_("Give a budget of at most %(max)s yuan.") % {"max": f"{BUDGET_MAX:,}"},
+                                       field=field)
         if getattr(version, field) != value:
             changes[field] = value
     if not changes:

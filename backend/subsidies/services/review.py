@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Jurisdiction, Organisation
 from accounts.permissions import county_id_of
-from core.errors import Forbidden, NotFound, ValidationFailed
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.money import AMOUNT_DIGITS, AMOUNT_PLACES, AMOUNT_QUANTUM
 from payments.models import Account
 from payments.services import account_for, ledger_post
@@ -225,6 +225,11 @@ def enter_case_amount(*, actor, claim_id: int, amount: Decimal, reason: str) -> 
         raise NotACase()
     if claim.status != S.COMPUTED:
         raise _refuse_state(claim)
+    if claim.case_entered_by_id is not None and claim.case_entered_by_id != actor.pk:
+        # one author per case amount: otherwise a colleague's re-entry would make the first author
+        # (who set an amount too) free to approve it
+        raise Conflict(_("Another auditor entered this case amount: only she may correct it, or reject the claim."),
+                       code="case_amount_entered_by_other")
     amount = _amount_of(amount)
     if amount <= 0:
         raise ValidationFailed(_("A case amount is more than zero."), field="amount")
