@@ -346,3 +346,23 @@ def test_a_rejected_adjustment_is_not_proposed_again_for_the_same_inputs(w):
                                                   rejected_at=timezone.now(), reject_reason="补发工资存疑")
     assert evaluate(w).counts == {"created": 0, "adjusted": 0, "superseded": 0, "unchanged": 1, "flags": 0}
     assert Claim.objects.count() == 2
+
+
+def test_a_run_reads_the_county_years_payouts_once_for_compute_and_flags(w, monkeypatch):
+    """The big read (every paid payout item of the county's year) is shared: compute's figures and
+    the risk flags take it from one `CountyYearPayouts`, loaded once per run."""
+    from payments import figures
+
+    loads: list[tuple[int, int]] = []
+    original = figures.CountyYearPayouts._load
+
+    def counted(self):
+        if not self._read:
+            loads.append((self.year, self.county_id))
+        return original(self)
+
+    monkeypatch.setattr(figures.CountyYearPayouts, "_load", counted)
+    tier_1(w)
+    evaluation = evaluate(w)
+    assert evaluation.counts["created"] == 1  # a broker reward claim: the flags read the year's pay for it too
+    assert loads == [(Y, w.county.pk)]
