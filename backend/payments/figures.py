@@ -25,7 +25,7 @@ from core.money import AMOUNT_QUANTUM
 from .models import InvoiceLine, PayoutBatch, PayoutItem, PayrollRun
 
 
-def _fen(value) -> Decimal:
+def fen(value) -> Decimal:
     return Decimal(value or 0).quantize(AMOUNT_QUANTUM)  # SQLite sums decimals as floats
 
 
@@ -35,7 +35,9 @@ def _year_span(year: int) -> tuple[datetime, datetime]:
             timezone.make_aware(datetime.combine(date(year + 1, 1, 1), time.min), tz))
 
 
-def _paid_in(year: int, broker_ids=None, county_id: int | None = None) -> QuerySet[PayoutItem]:
+def paid_in(year: int, broker_ids=None, county_id: int | None = None) -> QuerySet[PayoutItem]:
+    """The one definition of "wages issued in the year": payout items paid, by payout date (the
+    subsidy engine and its impact report read it too)."""
     items = PayoutItem.objects.filter(status=PayoutItem.Status.PAID, paid_on__gte=date(year, 1, 1),
                                       paid_on__lt=date(year + 1, 1, 1))
     if broker_ids is not None:
@@ -46,19 +48,19 @@ def _paid_in(year: int, broker_ids=None, county_id: int | None = None) -> QueryS
 
 
 def wages_issued(*, year: int, broker_ids=None, county_id: int | None = None) -> dict[int, Decimal]:
-    rows = _paid_in(year, broker_ids, county_id).values("batch__run__broker_id").annotate(t=Sum("amount"))
-    return {r["batch__run__broker_id"]: _fen(r["t"]) for r in rows}
+    rows = paid_in(year, broker_ids, county_id).values("batch__run__broker_id").annotate(t=Sum("amount"))
+    return {r["batch__run__broker_id"]: fen(r["t"]) for r in rows}
 
 
 def paid_workers(*, year: int, minimum: Decimal = Decimal("0.01"), broker_ids=None,
                  county_id: int | None = None) -> dict[int, int]:
     """Distinct workers each broker paid at least `minimum` yuan in the year (summed over the
     year's payouts). One grouped query by broker and worker; the count walks its rows."""
-    rows = (_paid_in(year, broker_ids, county_id).values("batch__run__broker_id", "worker_id")
+    rows = (paid_in(year, broker_ids, county_id).values("batch__run__broker_id", "worker_id")
             .annotate(t=Sum("amount")).values_list("batch__run__broker_id", "t"))
     counts: Counter[int] = Counter()
     for broker_id, total in rows:
-        if _fen(total) >= minimum:
+        if fen(total) >= minimum:
             counts[broker_id] += 1
     return dict(counts)
 
@@ -76,7 +78,7 @@ def _fees_in(year: int, broker_ids=None, county_id: int | None = None) -> QueryS
 
 def processing_fee_income(*, year: int, broker_ids=None, county_id: int | None = None) -> dict[int, Decimal]:
     rows = _fees_in(year, broker_ids, county_id).values("invoice__broker_id").annotate(t=Sum("amount"))
-    return {r["invoice__broker_id"]: _fen(r["t"]) for r in rows}
+    return {r["invoice__broker_id"]: fen(r["t"]) for r in rows}
 
 
 def processing_fee_income_by_village(*, year: int, county_id: int | None = None) -> dict[int, Decimal]:
@@ -84,16 +86,16 @@ def processing_fee_income_by_village(*, year: int, county_id: int | None = None)
     or above belongs to no village and is left out)."""
     rows = (_fees_in(year, None, county_id).filter(invoice__broker__jurisdiction__level=Jurisdiction.Level.VILLAGE)
             .values("invoice__broker__jurisdiction_id").annotate(t=Sum("amount")))
-    return {r["invoice__broker__jurisdiction_id"]: _fen(r["t"]) for r in rows}
+    return {r["invoice__broker__jurisdiction_id"]: fen(r["t"]) for r in rows}
 
 
 def wages_issued_by_village(*, year: int, county_id: int | None = None) -> dict[int, Decimal]:
     """Wages paid in the year to the workers living in each village, whoever the broker."""
-    items = _paid_in(year)
+    items = paid_in(year)
     if county_id is not None:
         items = items.filter(worker__village__county_id=county_id)
     rows = items.values("worker__village_id").annotate(t=Sum("amount"))
-    return {r["worker__village_id"]: _fen(r["t"]) for r in rows}
+    return {r["worker__village_id"]: fen(r["t"]) for r in rows}
 
 
 # --- the records behind the figures (for the subsidy engine's evidence), each one grouped query ---
@@ -102,17 +104,17 @@ def paid_by_broker_worker(*, year: int, broker_ids=None,
                           county_id: int | None = None) -> list[tuple[int, int, Decimal]]:
     """(broker, worker, paid in the year) for every worker a broker paid: the rows `paid_workers`
     counts, so a claim can name the workers it counted and what each was paid."""
-    rows = (_paid_in(year, broker_ids, county_id).values("batch__run__broker_id", "worker_id")
+    rows = (paid_in(year, broker_ids, county_id).values("batch__run__broker_id", "worker_id")
             .annotate(t=Sum("amount")).values_list("batch__run__broker_id", "worker_id", "t"))
-    return [(broker_id, worker_id, _fen(total)) for broker_id, worker_id, total in rows]
+    return [(broker_id, worker_id, fen(total)) for broker_id, worker_id, total in rows]
 
 
 def wages_issued_by_batch(*, year: int, broker_ids=None,
                           county_id: int | None = None) -> list[tuple[int, int, Decimal]]:
     """(broker, payout batch, paid in the year): the batches that make up `wages_issued`."""
-    rows = (_paid_in(year, broker_ids, county_id).values("batch__run__broker_id", "batch_id")
+    rows = (paid_in(year, broker_ids, county_id).values("batch__run__broker_id", "batch_id")
             .annotate(t=Sum("amount")).values_list("batch__run__broker_id", "batch_id", "t"))
-    return [(broker_id, batch_id, _fen(total)) for broker_id, batch_id, total in rows]
+    return [(broker_id, batch_id, fen(total)) for broker_id, batch_id, total in rows]
 
 
 def wages_issued_between(*, start: date, end: date, broker_ids=None,
@@ -125,7 +127,7 @@ def wages_issued_between(*, start: date, end: date, broker_ids=None,
     if county_id is not None:
         items = items.filter(batch__run__broker__jurisdiction__county_id=county_id)
     rows = items.values("batch__run__broker_id").annotate(t=Sum("amount"))
-    return {r["batch__run__broker_id"]: _fen(r["t"]) for r in rows}
+    return {r["batch__run__broker_id"]: fen(r["t"]) for r in rows}
 
 
 def processing_fee_income_by_invoice(*, year: int, broker_ids=None,
@@ -133,7 +135,7 @@ def processing_fee_income_by_invoice(*, year: int, broker_ids=None,
     """(broker, invoice, fee income of the year): the invoices that make up `processing_fee_income`."""
     rows = (_fees_in(year, broker_ids, county_id).values("invoice__broker_id", "invoice_id")
             .annotate(t=Sum("amount")).values_list("invoice__broker_id", "invoice_id", "t"))
-    return [(broker_id, invoice_id, _fen(total)) for broker_id, invoice_id, total in rows]
+    return [(broker_id, invoice_id, fen(total)) for broker_id, invoice_id, total in rows]
 
 
 def processing_fee_income_in_spans(spans: dict[int, tuple[date, date]]) -> dict[int, Decimal]:
@@ -150,13 +152,13 @@ def processing_fee_income_in_spans(spans: dict[int, tuple[date, date]]) -> dict[
         condition = part if condition is None else condition | part
     rows = (InvoiceLine.objects.filter(condition, kind=InvoiceLine.Kind.PROCESSING_FEE)
             .values("invoice__broker_id").annotate(t=Sum("amount")))
-    return {r["invoice__broker_id"]: _fen(r["t"]) for r in rows}
+    return {r["invoice__broker_id"]: fen(r["t"]) for r in rows}
 
 
 def workers_paid_by_village(*, year: int, county_id: int | None = None) -> dict[int, int]:
     """Distinct workers living in each village paid anything in the year, whoever the broker (the
     top-villages tie-breaker and its `workers_paid` index)."""
-    items = _paid_in(year)
+    items = paid_in(year)
     if county_id is not None:
         items = items.filter(worker__village__county_id=county_id)
     rows = items.values("worker__village_id").annotate(n=Count("worker_id", distinct=True))
@@ -166,11 +168,11 @@ def workers_paid_by_village(*, year: int, county_id: int | None = None) -> dict[
 def wages_and_workers_by_village(*, year: int, county_id: int | None = None) -> dict[int, tuple[Decimal, int]]:
     """{village: (wages paid in the year to the workers living in it, how many distinct workers)}:
     `wages_issued_by_village` and `workers_paid_by_village` in one pass over the payouts."""
-    items = _paid_in(year)
+    items = paid_in(year)
     if county_id is not None:
         items = items.filter(worker__village__county_id=county_id)
     rows = items.values("worker__village_id").annotate(t=Sum("amount"), n=Count("worker_id", distinct=True))
-    return {r["worker__village_id"]: (_fen(r["t"]), r["n"]) for r in rows}
+    return {r["worker__village_id"]: (fen(r["t"]), r["n"]) for r in rows}
 
 
 # --- one pass over a county year's payouts (the subsidy evaluation and its risk flags) ----------
@@ -218,12 +220,12 @@ class CountyYearPayouts:
         else:
             by_worker, by_batch = self._grouped(brokers)
         december = date(self.year, 12, 1)
-        outside = (_paid_in(self.year).filter(worker__village__county_id=self.county_id)
+        outside = (paid_in(self.year).filter(worker__village__county_id=self.county_id)
                    .exclude(batch__run__broker_id__in=brokers)
                    .values("batch__run__broker_id", "worker_id")
                    .annotate(t=Sum("amount"), d=Sum("amount", filter=Q(paid_on__gte=december)))
                    .values_list("batch__run__broker_id", "worker_id", "t", "d"))
-        by_worker += [(b, w, _fen(t), _fen(d)) for b, w, t, d in outside]
+        by_worker += [(b, w, fen(t), fen(d)) for b, w, t, d in outside]
         by_worker.sort(key=lambda row: (row[0], row[1]))
         by_batch.sort(key=lambda row: (row[0], row[1]))
         self._by_worker, self._by_batch, self._read = by_worker, by_batch, True
@@ -245,18 +247,18 @@ class CountyYearPayouts:
             rows = cursor.fetchall()
             for broker, worker, batch_id, total, december, by_worker_set in rows:
                 if by_worker_set:  # GROUPING(batch_id) = 1: the batch is aggregated away
-                    by_worker.append((broker, worker, _fen(total), _fen(december)))
+                    by_worker.append((broker, worker, fen(total), fen(december)))
                 else:
-                    by_batch.append((broker, batch_id, _fen(total)))
+                    by_batch.append((broker, batch_id, fen(total)))
         return by_worker, by_batch
 
     def _grouped(self, brokers: list[int]) -> tuple[list, list]:
-        items = _paid_in(self.year, broker_ids=brokers)
-        by_worker = [(b, w, _fen(t), _fen(d)) for b, w, t, d in
+        items = paid_in(self.year, broker_ids=brokers)
+        by_worker = [(b, w, fen(t), fen(d)) for b, w, t, d in
                      items.values("batch__run__broker_id", "worker_id")
                      .annotate(t=Sum("amount"), d=Sum("amount", filter=Q(paid_on__gte=date(self.year, 12, 1))))
                      .values_list("batch__run__broker_id", "worker_id", "t", "d")]
-        by_batch = [(b, batch_id, _fen(t)) for b, batch_id, t in
+        by_batch = [(b, batch_id, fen(t)) for b, batch_id, t in
                     items.values("batch__run__broker_id", "batch_id").annotate(t=Sum("amount"))
                     .values_list("batch__run__broker_id", "batch_id", "t")]
         return by_worker, by_batch
@@ -289,4 +291,4 @@ class CountyYearPayouts:
             village = resident[0]
             wages[village] = wages.get(village, Decimal("0.00")) + paid
             workers.setdefault(village, set()).add(worker)
-        return {v: (_fen(wages[v]), len(workers[v])) for v in wages}
+        return {v: (fen(wages[v]), len(workers[v])) for v in wages}

@@ -36,17 +36,13 @@ from django.db.models.functions import TruncMonth
 from accounts.models import Jurisdiction, Organisation
 from brokers.models import HouseholdTag, Worker
 from core.errors import NotFound
-from core.money import AMOUNT_QUANTUM, round_amount
+from core.money import round_amount
 from payments import figures
 
 ZERO = Decimal("0.00")
 POOR = HouseholdTag.POOR_HOUSEHOLD.value
 TAGS = [tag.value for tag in HouseholdTag]
 POOR_HOUSEHOLDS_COUNTED_AS = "workers"  # no household identifier on Worker (see the module)
-
-
-def _fen(value) -> Decimal:
-    return Decimal(value or 0).quantize(AMOUNT_QUANTUM)  # SQLite sums decimals as floats
 
 
 class _Unit:
@@ -83,13 +79,13 @@ class _Unit:
 def _residents_paid(year: int, county_id: int) -> list[tuple[int, int, Decimal, int, list]]:
     """(worker, village, total paid, months with a payment, household tags) of every worker
     living in the county paid in the year: one grouped query and one for the tags."""
-    items = figures._paid_in(year).filter(worker__village__county_id=county_id)
+    items = figures.paid_in(year).filter(worker__village__county_id=county_id)
     rows = (items.values("worker_id", "worker__village_id")
             .annotate(total=Sum("amount"), months=Count(TruncMonth("paid_on"), distinct=True))
             .values_list("worker_id", "worker__village_id", "total", "months"))
     rows = list(rows)
     tags = dict(Worker.objects.filter(pk__in=items.values("worker_id")).values_list("id", "household_tags"))
-    return [(worker, village, _fen(total), months, tags.get(worker) or []) for worker, village, total, months in rows]
+    return [(worker, village, figures.fen(total), months, tags.get(worker) or []) for worker, village, total, months in rows]
 
 
 def report(county_id: int, year: int, village_id: int | None = None) -> dict[str, Any]:
